@@ -1,0 +1,349 @@
+"""Figures for the course, drawn once and updated in place.
+
+Every ``draw_*(ax, ...)`` function draws on an Axes and returns a small
+object holding its artists; the matching ``update_*(artists, ...)`` changes
+those artists' data without rebuilding anything, which is what makes the
+explorers respond instantly.  Every figure can also describe itself in plain
+text (``describe_*``), the alt text a screen reader needs.
+
+Colours come from the Okabe-Ito palette, which stays distinct for the common
+forms of colour blindness, and colour is never the only cue: professional
+agency is also hatched, and stripes carry direct labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.patches import Patch
+
+from course.agency import AgencyProfile, summarize
+from course.services import ServiceProfile, classify, PRODUCT_LIKE_AT, PURE_AT
+from course.value_stream import MINUTES_PER_DAY, ValueStreamMap
+
+__all__ = [
+    "PATIENT_COLOUR",
+    "PROFESSIONAL_COLOUR",
+    "AgencyArtists",
+    "draw_agency",
+    "update_agency",
+    "describe_agency",
+    "ServiceMapArtists",
+    "draw_service_map",
+    "update_service_map",
+    "describe_service_map",
+    "ValueStreamArtists",
+    "draw_value_stream",
+    "update_value_stream",
+    "describe_value_stream",
+]
+
+PATIENT_COLOUR = "#56B4E9"       # Okabe-Ito sky blue
+PROFESSIONAL_COLOUR = "#009E73"  # Okabe-Ito bluish green
+PROFESSIONAL_HATCH = "///"
+STRIPE_HEIGHT = 1.0
+STRIPE_GAP = 0.35
+_MARKERS = {"product-like": "s", "mixed": "D", "pure service": "o"}
+
+
+def _band(x, lower, upper) -> np.ndarray:
+    """Vertices of the polygon between two curves over x."""
+    return np.concatenate([np.column_stack([x, lower]), np.column_stack([x[::-1], upper[::-1]])])
+
+
+def _redraw(ax) -> None:
+    canvas = ax.figure.canvas
+    if canvas is not None:
+        canvas.draw_idle()
+
+
+def _format_days(days: float) -> str:
+    years = days / 365.25
+    if days >= 360 and abs(years - round(years)) < 0.05:
+        return "1 year" if round(years) == 1 else f"{round(years)} years"
+    if days >= 730:
+        return f"{years:.1f} years"
+    if days >= 60:
+        return f"{days / 30.44:.0f} months"
+    return f"{days:.0f} days"
+
+
+# -- agency stripes -----------------------------------------------------------
+@dataclass
+class AgencyArtists:
+    """The artists of an agency figure; ``boundaries[i]`` traces stripe i's patient share."""
+
+    ax: object
+    patient_fills: list
+    professional_fills: list
+    boundaries: list
+    bases: list
+    names: list = field(default_factory=list)
+    name_texts: list = field(default_factory=list)
+
+
+def _stripe_base(i: int, n: int) -> float:
+    return (n - 1 - i) * (STRIPE_HEIGHT + STRIPE_GAP)
+
+
+def draw_agency(ax, profiles, *, legend: bool = True) -> AgencyArtists:
+    """Draw one stripe per profile, the first on top, in Batalden's style.
+
+    Time runs left to right; in each stripe the patient's agency fills from
+    the bottom (plain blue) and the professionals' agency fills the rest
+    (hatched green).  The line between them is the patient's share.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> from course.agency import PRESETS, agency_profile
+    >>> ax = Figure().add_subplot()
+    >>> art = draw_agency(ax, [agency_profile(PRESETS["Cataract surgery"])])
+    >>> len(art.boundaries)
+    1
+    """
+    profiles = _check_profiles(profiles)
+    n = len(profiles)
+    art = AgencyArtists(ax, [], [], [], [])
+    for i, prof in enumerate(profiles):
+        base = _stripe_base(i, n)
+        t = prof.times_days
+        top = base + STRIPE_HEIGHT * prof.patient
+        pat = PolyCollection([_band(t, np.full_like(t, base), top)], facecolors=PATIENT_COLOUR,
+                             edgecolors="none", label="Patient agency (plain blue)" if i == 0 else None)
+        pro = PolyCollection([_band(t, top, np.full_like(t, base + STRIPE_HEIGHT))],
+                             facecolors=PROFESSIONAL_COLOUR, edgecolors="white", linewidths=0,
+                             hatch=PROFESSIONAL_HATCH,
+                             label="Professional agency (hatched green)" if i == 0 else None)
+        ax.add_collection(pat)
+        ax.add_collection(pro)
+        (line,) = ax.plot(t, top, color="black", linewidth=1.2)
+        art.patient_fills.append(pat)
+        art.professional_fills.append(pro)
+        art.boundaries.append(line)
+        art.bases.append(base)
+    ax.set_ylim(-0.05, _stripe_base(0, n) + STRIPE_HEIGHT + STRIPE_GAP * 0.9)
+    ax.set_xlabel("Time (days)")
+    ax.set_title("Agency over time")
+    for side in ("top", "right", "left"):
+        ax.spines[side].set_visible(False)
+    if legend:
+        ax.legend(handles=[
+            Patch(facecolor=PATIENT_COLOUR, label="Patient agency (plain blue)"),
+            Patch(facecolor=PROFESSIONAL_COLOUR, hatch=PROFESSIONAL_HATCH, label="Professional agency (hatched green)"),
+        ], loc="upper center", bbox_to_anchor=(0.5, -0.18), ncol=2, frameon=False)
+    _set_agency_labels(art, profiles)
+    return art
+
+
+def _check_profiles(profiles) -> list:
+    if isinstance(profiles, AgencyProfile):
+        profiles = [profiles]
+    profiles = list(profiles)
+    if not profiles:
+        raise ValueError("'profiles' must hold at least one AgencyProfile. Got an empty sequence instead.")
+    for i, p in enumerate(profiles):
+        if not isinstance(p, AgencyProfile):
+            raise TypeError(f"'profiles[{i}]' must be an AgencyProfile. Got {type(p).__name__} instead.")
+    return profiles
+
+
+def _set_agency_labels(art: AgencyArtists, profiles) -> None:
+    """Direct labels above each stripe (names), so no legend lookup is needed."""
+    ax = art.ax
+    ax.set_yticks([])
+    art.names = [p.name or f"Stripe {i + 1}" for i, p in enumerate(profiles)]
+    if len(art.name_texts) != len(art.names):
+        for t in art.name_texts:
+            t.remove()
+        art.name_texts = [
+            ax.text(0.0, base + STRIPE_HEIGHT + 0.04, "", transform=ax.get_yaxis_transform(), fontsize=9,
+                    fontweight="bold", va="bottom")
+            for base in art.bases
+        ]
+    for text, name in zip(art.name_texts, art.names):
+        text.set_text(name)
+    ax.set_xlim(0, max(p.params.horizon_days for p in profiles))
+
+
+def update_agency(artists: AgencyArtists, profiles) -> AgencyArtists:
+    """Change the stripes in place to show ``profiles`` (same number of stripes)."""
+    profiles = _check_profiles(profiles)
+    if len(profiles) != len(artists.boundaries):
+        raise ValueError(
+            f"'profiles' must hold {len(artists.boundaries)} profiles, as many as the figure has stripes. "
+            f"Got {len(profiles)} instead."
+        )
+    for prof, pat, pro, line, base in zip(profiles, artists.patient_fills, artists.professional_fills,
+                                          artists.boundaries, artists.bases):
+        t = prof.times_days
+        top = base + STRIPE_HEIGHT * prof.patient
+        pat.set_verts([_band(t, np.full_like(t, base), top)])
+        pro.set_verts([_band(t, top, np.full_like(t, base + STRIPE_HEIGHT))])
+        line.set_data(t, top)
+    _set_agency_labels(artists, profiles)
+    _redraw(artists.ax)
+    return artists
+
+
+def describe_agency(profiles) -> str:
+    """One plain-text sentence describing an agency figure.
+
+    Examples
+    --------
+    >>> from course.agency import AgencyParams, agency_profile
+    >>> print(describe_agency([agency_profile(AgencyParams(baseline=0.8, name="Steady"))]))
+    Agency over time, one stripe: Steady, over 1 year, professionals hold 20% of the agency on average and 20% at most, and more than half of it 0% of the time.
+    """
+    profiles = _check_profiles(profiles)
+    parts = []
+    for p in profiles:
+        s = summarize(p)
+        parts.append(
+            f"{p.name or 'unnamed stripe'}, over {_format_days(p.params.horizon_days)}, professionals hold "
+            f"{s.mean_professional:.0%} of the agency on average and {s.peak_professional:.0%} at most, "
+            f"and more than half of it {s.professional_dominant_fraction:.0%} of the time"
+        )
+    count = "one stripe" if len(parts) == 1 else f"{len(parts)} stripes"
+    return f"Agency over time, {count}: " + "; ".join(parts) + "."
+
+
+# -- services among the catalogue ---------------------------------------------
+@dataclass
+class ServiceMapArtists:
+    ax: object
+    catalogue: object
+    current: object
+    annotation: object
+
+
+def _service_xy(profile: ServiceProfile):
+    return np.log10(profile.episode_days), classify(profile).score
+
+
+def draw_service_map(ax, catalogue, current: ServiceProfile) -> ServiceMapArtists:
+    """Place ``current`` (a star) among the catalogue's services.
+
+    x is the episode length on a log scale, y the product-like score; the
+    marker shape gives the catalogue's expected label (square product-like,
+    diamond mixed, circle pure service) so colour is not needed.
+    """
+    for label, marker in _MARKERS.items():
+        pts = [e for e in catalogue if e.expected_label == label]
+        if pts:
+            xy = np.array([_service_xy(e.profile) for e in pts])
+            ax.scatter(xy[:, 0], xy[:, 1], marker=marker, s=36, facecolors="white", edgecolors="0.3",
+                       label=f"Catalogue: {label}")
+    ax.axhspan(PRODUCT_LIKE_AT, 1.02, color=PROFESSIONAL_COLOUR, alpha=0.08, linewidth=0)
+    ax.axhspan(-0.02, PURE_AT, color=PATIENT_COLOUR, alpha=0.12, linewidth=0)
+    for y, text in ((0.97, "product-like"), ((PURE_AT + PRODUCT_LIKE_AT) / 2, "mixed"), (0.03, "pure service")):
+        ax.text(0.01, y, text, transform=ax.get_yaxis_transform(), va="center", fontsize=9, style="italic")
+    x, y = _service_xy(current)
+    star = ax.scatter([x], [y], marker="*", s=260, color="black", zorder=5, label="This service")
+    note = ax.annotate(current.name, (x, y), xytext=(8, 8), textcoords="offset points", fontsize=9,
+                       fontweight="bold")
+    ticks = [1 / 1440 * 15, 1 / 24, 1, 7, 30, 365, 3650]
+    ax.set_xticks(np.log10(ticks))
+    ax.set_xticklabels(["15 min", "1 hour", "1 day", "1 week", "1 month", "1 year", "10 years"])
+    ax.set_xlim(np.log10(0.003), np.log10(8000))
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("Length of the episode of care (log scale)")
+    ax.set_ylabel("Product-like score")
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    return ServiceMapArtists(ax, None, star, note)
+
+
+def update_service_map(artists: ServiceMapArtists, current: ServiceProfile) -> ServiceMapArtists:
+    x, y = _service_xy(current)
+    artists.current.set_offsets([[x, y]])
+    artists.annotation.xy = (x, y)
+    artists.annotation.set_text(current.name)
+    _redraw(artists.ax)
+    return artists
+
+
+def describe_service_map(current: ServiceProfile, catalogue) -> str:
+    c = classify(current)
+    others = [e for e in catalogue if e.name != current.name] or list(catalogue)
+    nearest = min(others, key=lambda e: (abs(classify(e.profile).score - c.score), e.name))
+    return (
+        f"{current.name} scores {c.score:.2f} of 1 and is labelled {c.label}; among the {len(catalogue)} "
+        f"catalogue services, plotted by episode length and score, the nearest in score is "
+        f"{nearest.name} ({nearest.expected_label})."
+    )
+
+
+# -- value stream against the agency stripe -------------------------------------
+@dataclass
+class ValueStreamArtists:
+    ax: object
+    waits: object
+    processes: object
+    ticks: object
+    stripe: AgencyArtists
+
+
+_MAP_ROW = (1.5, 2.1)
+
+
+def _vsm_geometry(vsm: ValueStreamMap):
+    waits, procs, ticks = [], [], []
+    lo, hi = _MAP_ROW
+    for kind, _s, a, b in vsm.intervals_days():
+        rect = np.array([[a, lo], [b, lo], [b, hi], [a, hi]])
+        (procs if kind == "process" else waits).append(rect)
+        if kind == "process":
+            ticks.append([[a, lo - 0.05], [a, hi + 0.05]])
+    return waits, procs, ticks
+
+
+def draw_value_stream(ax, vsm: ValueStreamMap, profile: AgencyProfile) -> ValueStreamArtists:
+    """The map's steps on a time line above the patient's agency stripe.
+
+    Waits are pale dotted bars; process steps are black bars with a tick so
+    that minutes-long steps stay visible on a scale of months.
+    """
+    stripe = draw_agency(ax, [profile], legend=False)
+    waits, procs, ticks = _vsm_geometry(vsm)
+    w = PolyCollection(waits, facecolors="0.92", edgecolors="0.5", hatch="..", linewidths=0.5,
+                       label="Map: waiting")
+    p = PolyCollection(procs, facecolors="black", edgecolors="black", linewidths=0.5, label="Map: process step")
+    tk = LineCollection(ticks, colors="black", linewidths=1.5)
+    for c in (w, p, tk):
+        ax.add_collection(c)
+    ax.set_ylim(-0.05, _MAP_ROW[1] + 0.35)
+    ax.text(0.0, _MAP_ROW[1] + 0.08, "Value-stream map", transform=ax.get_yaxis_transform(), fontsize=9,
+            fontweight="bold", va="bottom")
+    ax.set_title("What the map records (top) against who does the work (bottom)")
+    ax.set_xlim(0, max(profile.params.horizon_days, vsm.lead_time_days))
+    ax.legend(handles=[
+        Patch(facecolor="0.92", edgecolor="0.5", hatch="..", label="Map: waiting"),
+        Patch(facecolor="black", label="Map: process step"),
+        Patch(facecolor=PATIENT_COLOUR, label="Patient agency"),
+        Patch(facecolor=PROFESSIONAL_COLOUR, hatch=PROFESSIONAL_HATCH, label="Professional agency"),
+    ], loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4, frameon=False, fontsize=8)
+    return ValueStreamArtists(ax, w, p, tk, stripe)
+
+
+def update_value_stream(artists: ValueStreamArtists, vsm: ValueStreamMap, profile: AgencyProfile):
+    waits, procs, ticks = _vsm_geometry(vsm)
+    artists.waits.set_verts(waits)
+    artists.processes.set_verts(procs)
+    artists.ticks.set_segments(ticks)
+    update_agency(artists.stripe, [profile])
+    artists.ax.set_xlim(0, max(profile.params.horizon_days, vsm.lead_time_days))
+    _redraw(artists.ax)
+    return artists
+
+
+def describe_value_stream(vsm: ValueStreamMap, profile: AgencyProfile) -> str:
+    cov = vsm.coverage(profile)
+    return (
+        f"{vsm.name or 'The map'}: {len(vsm.steps)} steps over {_format_days(vsm.lead_time_days)}, "
+        f"process cycle efficiency {vsm.process_cycle_efficiency:.2%}; the steps cover "
+        f"{cov.seen_fraction:.2%} of the journey's agency-time, while {cov.patient_in_waits_fraction:.0%} "
+        f"of the patient's agency falls in what the map calls waiting and "
+        f"{cov.patient_after_map_fraction:.0%} after the map ends."
+    )

@@ -1,0 +1,318 @@
+"""Products, services, and the line between product-like and pure services.
+
+Batalden et al. (2016), citing Osborne, Radnor & Nasi (2013), give three
+features that set services apart from products.  This module names them and
+offers a transparent classifier: a score from 0 (pure service) to 1 (most
+product-like) built from a handful of features a learner can see and argue
+with, and reasons in words for every label.
+
+Examples
+--------
+>>> from course.services import ServiceProfile, classify
+>>> p = ServiceProfile(name="Cataract surgery", episode_days=0.02, professional_share=0.9,
+...                    concrete_procedure=True, physical_item=True, simultaneous=True)
+>>> c = classify(p)
+>>> c.label, round(c.score, 2)
+('product-like', 0.91)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from importlib import resources
+from typing import Optional
+
+from course._validation import check_bool, check_choice, check_real, check_str
+
+__all__ = [
+    "SERVICE_FEATURES",
+    "LABELS",
+    "WEIGHTS",
+    "ServiceProfile",
+    "Classification",
+    "CatalogueEntry",
+    "classify",
+    "load_catalogue",
+]
+
+#: The three features of services, as Batalden et al. (2016) quote them from
+#: Osborne, Radnor & Nasi (2013).
+SERVICE_FEATURES = (
+    ("intangible process", "A product is invariably concrete, while a service is an intangible process."),
+    ("produced and consumed at once", "Unlike goods, services are produced and consumed simultaneously."),
+    ("user as obligate coproducer", "In services, users are obligate coproducers of service outcomes."),
+)
+
+LABELS = ("product-like", "mixed", "pure service")
+
+#: How much each feature can add to the product-like score (they sum to 1).
+WEIGHTS = {
+    "professional_share": 0.40,
+    "short_episode": 0.25,
+    "concrete_procedure": 0.20,
+    "physical_item": 0.10,
+    "decoupled": 0.05,
+}
+#: Scores at or above this are product-like; at or below PURE_AT, pure service.
+PRODUCT_LIKE_AT = 0.65
+PURE_AT = 0.40
+#: An episode of a day or less counts as fully short; ten years or more as not short at all.
+SHORT_DAYS, LONG_DAYS = 1.0, 3652.5
+
+
+@dataclass(frozen=True)
+class ServiceProfile:
+    """The features of one health-care service (or one episode of it).
+
+    Parameters
+    ----------
+    name : str
+    episode_days : float
+        How long the episode of care lasts, in days (> 0).  A 30-minute
+        operation is about 0.02; lifelong care can be given as 3650.
+    professional_share : float
+        The professionals' average share of agency during the episode, in [0, 1].
+    concrete_procedure : bool
+        Is the episode dominated by a concrete, repeatable procedure?
+    physical_item : bool
+        Does it hand over a specific physical item (an implant, a lens, a drain tube)?
+    simultaneous : bool
+        Are production and consumption simultaneous (True for almost all care;
+        False for work done away from the patient, such as a lab analysis)?
+    notes : str
+        Free text, not used by the classifier.
+    """
+
+    name: str
+    episode_days: float
+    professional_share: float
+    concrete_procedure: bool = False
+    physical_item: bool = False
+    simultaneous: bool = True
+    notes: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        owner = "ServiceProfile"
+        check_str(self.name, "name", owner, allow_empty=False)
+        object.__setattr__(
+            self, "episode_days", check_real(self.episode_days, "episode_days", owner, low=0, low_open=True)
+        )
+        if math.isinf(self.episode_days):
+            raise ValueError(
+                f"'episode_days' of ServiceProfile must be a float in (0.0, inf). Got {self.episode_days!r} instead."
+            )
+        object.__setattr__(
+            self, "professional_share",
+            check_real(self.professional_share, "professional_share", owner, low=0, high=1),
+        )
+        for name in ("concrete_procedure", "physical_item", "simultaneous"):
+            check_bool(getattr(self, name), name, owner)
+        check_str(self.notes, "notes", owner)
+
+    @classmethod
+    def from_agency(cls, profile, name: Optional[str] = None, *, start_days: Optional[float] = None,
+                    end_days: Optional[float] = None, concrete_procedure: bool = False,
+                    physical_item: bool = False, simultaneous: bool = True) -> "ServiceProfile":
+        """Describe a window of an agency stripe as a service.
+
+        ``episode_days`` is the window's length and ``professional_share`` the
+        professionals' mean share within it.  The window defaults to the whole
+        stripe; choose it to look at one episode (labels fit episodes, not
+        diseases).
+
+        Examples
+        --------
+        >>> from course.agency import PRESETS, agency_profile
+        >>> hip = agency_profile(PRESETS["Hip or knee replacement"])
+        >>> whole_year = ServiceProfile.from_agency(hip)
+        >>> operation = ServiceProfile.from_agency(hip, start_days=120, end_days=123.4,
+        ...     concrete_procedure=True, physical_item=True)
+        >>> classify(whole_year).label, classify(operation).label
+        ('pure service', 'product-like')
+        """
+        import numpy as np
+
+        from course.agency import AgencyProfile, patient_share
+
+        if not isinstance(profile, AgencyProfile):
+            raise TypeError(f"'profile' must be an AgencyProfile. Got {type(profile).__name__} instead.")
+        horizon = profile.params.horizon_days
+        start = 0.0 if start_days is None else check_real(start_days, "start_days", "from_agency", low=0, high=horizon)
+        end = horizon if end_days is None else check_real(end_days, "end_days", "from_agency", low=0, high=horizon)
+        if end <= start:
+            raise ValueError(
+                f"'end_days' of from_agency must be greater than start_days={start!r}. Got {end!r} instead."
+            )
+        t = np.linspace(start, end, 2001)
+        mean_prof = float(np.mean(1.0 - patient_share(profile.params, t)))
+        return cls(
+            name=name or profile.params.name or "service",
+            episode_days=end - start,
+            professional_share=min(max(mean_prof, 0.0), 1.0),
+            concrete_procedure=concrete_procedure,
+            physical_item=physical_item,
+            simultaneous=simultaneous,
+        )
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The result of :func:`classify`."""
+
+    label: str
+    score: float
+    reasons: list
+    contributions: dict = field(default_factory=dict, compare=False)
+
+
+def _shortness(episode_days: float) -> float:
+    """1 for a day or less, 0 for ten years or more, log-linear between."""
+    x = (math.log10(episode_days) - math.log10(SHORT_DAYS)) / (math.log10(LONG_DAYS) - math.log10(SHORT_DAYS))
+    return min(max(1.0 - x, 0.0), 1.0)
+
+
+def _duration_words(days: float) -> str:
+    if days < 1 / 24:
+        return f"{days * 1440:.0f} minutes"
+    if days < 1:
+        return f"{days * 24:.1f} hours"
+    if days < 60:
+        return f"{days:.1f} days"
+    if days < 730:
+        return f"{days / 30.4:.0f} months"
+    return f"{days / 365.25:.0f} years"
+
+
+def classify(profile: ServiceProfile) -> Classification:
+    """Place a service between product-like (score 1) and pure service (score 0).
+
+    The score adds up features that make an episode of care behave like a
+    product: professionals hold most of the agency, the episode is short, a
+    concrete procedure dominates, a physical item is handed over, and
+    production can be separated from consumption.  Scores of at least 0.65
+    are "product-like", at most 0.40 "pure service", and "mixed" between.
+
+    Examples
+    --------
+    >>> diabetes = ServiceProfile("Adult type 2 diabetes", episode_days=3650, professional_share=0.15,
+    ...                           physical_item=True)
+    >>> c = classify(diabetes)
+    >>> c.label
+    'pure service'
+    >>> print(c.reasons[0])
+    Pure service (score 0.16): patients hold most of the agency (85%) and the episode is long (10 years).
+    """
+    if not isinstance(profile, ServiceProfile):
+        raise TypeError(f"'profile' must be a ServiceProfile. Got {type(profile).__name__} instead.")
+    share = profile.professional_share
+    short = _shortness(profile.episode_days)
+    parts = {
+        "professional_share": WEIGHTS["professional_share"] * share,
+        "short_episode": WEIGHTS["short_episode"] * short,
+        "concrete_procedure": WEIGHTS["concrete_procedure"] * profile.concrete_procedure,
+        "physical_item": WEIGHTS["physical_item"] * profile.physical_item,
+        "decoupled": WEIGHTS["decoupled"] * (not profile.simultaneous),
+    }
+    score = min(max(sum(parts.values()), 0.0), 1.0)
+    if score >= PRODUCT_LIKE_AT:
+        label = "product-like"
+    elif score <= PURE_AT:
+        label = "pure service"
+    else:
+        label = "mixed"
+
+    duration = _duration_words(profile.episode_days)
+    agency_words = (
+        f"professionals hold most of the agency ({share:.0%})" if share > 0.5
+        else f"patients hold most of the agency ({1 - share:.0%})" if share < 0.5
+        else "patients and professionals hold equal agency"
+    )
+    length_words = (
+        f"the episode is short ({duration})" if short >= 0.6
+        else f"the episode is long ({duration})" if short <= 0.3
+        else f"the episode is of middling length ({duration})"
+    )
+    lead = f"{label.capitalize()} (score {score:.2f}): {agency_words} and {length_words}."
+    reasons = [lead]
+    reasons.append(
+        f"Agency: professionals' share {share:.0%} adds {parts['professional_share']:.2f} of a possible "
+        f"{WEIGHTS['professional_share']:.2f}."
+    )
+    reasons.append(
+        f"Duration: {duration} adds {parts['short_episode']:.2f} of a possible {WEIGHTS['short_episode']:.2f}."
+    )
+    reasons.append(
+        "A concrete procedure dominates the episode (+0.20)." if profile.concrete_procedure
+        else "No single concrete procedure dominates: the work is an intangible process (+0.00)."
+    )
+    reasons.append(
+        "A specific physical item is handed over, such as an implant or a tube (+0.10)."
+        if profile.physical_item else "No specific physical item is handed over (+0.00)."
+    )
+    reasons.append(
+        "Production happens away from the patient and can be separated from use (+0.05)."
+        if not profile.simultaneous
+        else "It is produced and consumed at once, with the patient as coproducer (+0.00)."
+    )
+    if label == "mixed":
+        reasons.append(
+            f"The score lies between {PURE_AT:.2f} and {PRODUCT_LIKE_AT:.2f}, so the episode has "
+            "product-like and service-like parts: look at them separately."
+        )
+    return Classification(label=label, score=score, reasons=reasons, contributions=parts)
+
+
+@dataclass(frozen=True)
+class CatalogueEntry:
+    """One service in the course catalogue, with its expected label and source."""
+
+    profile: ServiceProfile
+    expected_label: str
+    disputed: bool
+    dispute: str
+    source: str
+
+    def __post_init__(self):
+        check_choice(self.expected_label, "expected_label", LABELS, "CatalogueEntry")
+        check_bool(self.disputed, "disputed", "CatalogueEntry")
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+
+def load_catalogue() -> tuple:
+    """The catalogue of services shipped with the course (``course/data/services.json``).
+
+    Examples
+    --------
+    >>> cat = load_catalogue()
+    >>> len(cat) >= 16, cat[0].name
+    (True, 'Hip or knee replacement (operation and stay)')
+    """
+    text = resources.files("course").joinpath("data/services.json").read_text(encoding="utf-8")
+    rows = json.loads(text)["services"]
+    entries = []
+    for i, row in enumerate(rows):
+        try:
+            profile = ServiceProfile(
+                name=row["name"],
+                episode_days=row["episode_days"],
+                professional_share=row["professional_share"],
+                concrete_procedure=row["concrete_procedure"],
+                physical_item=row["physical_item"],
+                simultaneous=row["simultaneous"],
+                notes=row.get("notes", ""),
+            )
+            entries.append(CatalogueEntry(
+                profile=profile,
+                expected_label=row["expected_label"],
+                disputed=row["disputed"],
+                dispute=row.get("dispute", ""),
+                source=row["source"],
+            ))
+        except KeyError as exc:
+            raise ValueError(f"services.json entry {i} ({row.get('name', '?')!r}) lacks the field {exc}.") from None
+    return tuple(entries)

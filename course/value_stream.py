@@ -1,0 +1,350 @@
+"""Value-stream maps of care pathways, and what they cannot see.
+
+A value-stream map (Rother & Shook, *Learning to See*, 1999) lays out the
+steps a unit goes through, how long each step works on it (process time) and
+how long it waits between steps.  From these come the standard measures:
+
+* lead time - elapsed time from entry to exit, waits included;
+* process time - hands-on time summed over the steps;
+* value-added time - process time of the steps that add value;
+* process cycle efficiency (PCE) - value-added time / lead time;
+* takt time - available time / demand.
+
+The critique at the heart of the course: in chronic care most of the work of
+producing health is the patient's, done between the steps, in what the map
+calls waiting.  :meth:`ValueStreamMap.coverage` measures how much of a
+journey's coproduction work (patient and professional agency over time, see
+:mod:`course.agency`) falls inside the map's steps.
+
+Examples
+--------
+>>> from course.value_stream import Step, ValueStreamMap
+>>> m = ValueStreamMap([
+...     Step("Referral", process_minutes=10, wait_minutes=0, value_added=False),
+...     Step("Consultation", process_minutes=20, wait_minutes=30240, value_added=True),
+... ])
+>>> m.lead_time_minutes, m.process_minutes, m.value_added_minutes
+(30270.0, 30.0, 20.0)
+>>> round(m.process_cycle_efficiency, 6)
+0.000661
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, replace
+from importlib import resources
+from typing import Iterable
+
+import numpy as np
+
+from course._validation import check_bool, check_real, check_str
+
+__all__ = [
+    "Step",
+    "ValueStreamMap",
+    "MapCoverage",
+    "takt_time_minutes",
+    "load_example_maps",
+    "MINUTES_PER_DAY",
+]
+
+MINUTES_PER_DAY = 1440.0
+
+
+@dataclass(frozen=True)
+class Step:
+    """One step of a value stream.
+
+    Parameters
+    ----------
+    name : str
+    process_minutes : float
+        Hands-on (touch) time the step spends on one patient, >= 0.
+    wait_minutes : float
+        Time the patient waits *before* this step, >= 0.
+    value_added : bool
+        Would the patient count this step's work as adding value?
+    source : str
+        Where the figures come from.
+    """
+
+    name: str
+    process_minutes: float
+    wait_minutes: float = 0.0
+    value_added: bool = True
+    source: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        owner = "Step"
+        check_str(self.name, "name", owner, allow_empty=False)
+        object.__setattr__(self, "process_minutes",
+                           check_real(self.process_minutes, "process_minutes", owner, low=0, high=1e9))
+        object.__setattr__(self, "wait_minutes",
+                           check_real(self.wait_minutes, "wait_minutes", owner, low=0, high=1e9))
+        check_bool(self.value_added, "value_added", owner)
+        check_str(self.source, "source", owner)
+
+
+def takt_time_minutes(available_minutes: float, demand: float) -> float:
+    """Available working time divided by demand: the pace that meets demand.
+
+    Examples
+    --------
+    >>> takt_time_minutes(480, 32)
+    15.0
+    """
+    a = check_real(available_minutes, "available_minutes", "takt_time_minutes", low=0, low_open=True, high=1e12)
+    d = check_real(demand, "demand", "takt_time_minutes", low=0, low_open=True, high=1e12)
+    return a / d
+
+
+@dataclass(frozen=True)
+class MapCoverage:
+    """How much of a journey's coproduction work a value-stream map sees.
+
+    All fractions are in [0, 1].
+
+    Attributes
+    ----------
+    seen_fraction : share of all agency-time (patient + professional) that
+        falls inside the map's process steps.
+    patient_seen_fraction : share of the patient's agency inside the steps.
+    professional_seen_fraction : share of the professionals' agency inside the steps.
+    patient_in_waits_fraction : share of the patient's agency that falls in
+        what the map calls waiting.
+    patient_after_map_fraction : share of the patient's agency after the
+        map's last step (or before its first).
+    """
+
+    seen_fraction: float
+    patient_seen_fraction: float
+    professional_seen_fraction: float
+    patient_in_waits_fraction: float
+    patient_after_map_fraction: float
+
+    @property
+    def unseen_fraction(self) -> float:
+        return 1.0 - self.seen_fraction
+
+
+@dataclass(frozen=True)
+class ValueStreamMap:
+    """A value-stream map: an ordered sequence of :class:`Step`.
+
+    Parameters
+    ----------
+    steps : sequence of Step
+        At least one step, in the order the patient meets them.
+    name, source : str
+    agency_preset : str
+        Name of the matching stripe in :data:`course.agency.PRESETS`, if any.
+    """
+
+    steps: tuple
+    name: str = ""
+    source: str = field(default="", compare=False)
+    agency_preset: str = field(default="", compare=False)
+
+    def __post_init__(self):
+        steps = self.steps
+        if isinstance(steps, Step):
+            steps = (steps,)
+        if isinstance(steps, (str, bytes)) or not isinstance(steps, Iterable):
+            raise TypeError(f"'steps' of ValueStreamMap must be a sequence of Step. Got {steps!r} instead.")
+        steps = tuple(steps)
+        if not steps:
+            raise ValueError("'steps' of ValueStreamMap must hold at least one Step. Got an empty sequence instead.")
+        for i, s in enumerate(steps):
+            if not isinstance(s, Step):
+                raise TypeError(
+                    f"'steps[{i}]' of ValueStreamMap must be a Step. Got {s!r} of type {type(s).__name__} instead."
+                )
+        object.__setattr__(self, "steps", steps)
+        check_str(self.name, "name", "ValueStreamMap")
+
+    # -- the standard measures -------------------------------------------------
+    @property
+    def lead_time_minutes(self) -> float:
+        """Elapsed time from the first wait to the end of the last step."""
+        return float(sum(s.process_minutes + s.wait_minutes for s in self.steps))
+
+    @property
+    def lead_time_days(self) -> float:
+        return self.lead_time_minutes / MINUTES_PER_DAY
+
+    @property
+    def process_minutes(self) -> float:
+        return float(sum(s.process_minutes for s in self.steps))
+
+    @property
+    def wait_minutes(self) -> float:
+        return float(sum(s.wait_minutes for s in self.steps))
+
+    @property
+    def value_added_minutes(self) -> float:
+        return float(sum(s.process_minutes for s in self.steps if s.value_added))
+
+    @property
+    def process_cycle_efficiency(self) -> float:
+        """Value-added time / lead time, in [0, 1] (0 when the lead time is 0)."""
+        lead = self.lead_time_minutes
+        return self.value_added_minutes / lead if lead > 0 else 0.0
+
+    @property
+    def activity_ratio(self) -> float:
+        """Process time / lead time."""
+        lead = self.lead_time_minutes
+        return self.process_minutes / lead if lead > 0 else 0.0
+
+    @property
+    def bottleneck(self) -> Step:
+        """The step with the longest process time (the first, on ties)."""
+        return max(self.steps, key=lambda s: s.process_minutes)
+
+    def takt_time_minutes(self, demand: float, available_minutes: float) -> float:
+        """Takt time for ``demand`` patients in ``available_minutes``; see :func:`takt_time_minutes`."""
+        return takt_time_minutes(available_minutes, demand)
+
+    def meets_takt(self, demand: float, available_minutes: float) -> bool:
+        """Can the bottleneck step keep pace with demand (one patient at a time)?"""
+        return self.bottleneck.process_minutes <= self.takt_time_minutes(demand, available_minutes)
+
+    def replace_step(self, index: int, **changes) -> "ValueStreamMap":
+        """A new map with step ``index`` changed (maps are immutable).
+
+        Examples
+        --------
+        >>> m = ValueStreamMap([Step("A", 10, 0), Step("B", 10, 80)])
+        >>> m.replace_step(1, wait_minutes=0).process_cycle_efficiency
+        1.0
+        """
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not -len(self.steps) <= index < len(self.steps):
+            raise IndexError(
+                f"'index' of replace_step must be an int in [0, {len(self.steps) - 1}]. Got {index!r} instead."
+            )
+        steps = list(self.steps)
+        steps[index] = replace(steps[index], **changes)
+        return replace(self, steps=tuple(steps))
+
+    # -- the critique ----------------------------------------------------------
+    def intervals_days(self, start_days: float = 0.0) -> list:
+        """``(kind, step, start, end)`` for every wait and process, in days.
+
+        ``kind`` is ``"wait"`` or ``"process"``; ``start_days`` places the map's
+        first wait on an agency stripe's time axis.
+        """
+        t = check_real(start_days, "start_days", "intervals_days", low=-1e9, high=1e9)
+        out = []
+        for s in self.steps:
+            w, p = s.wait_minutes / MINUTES_PER_DAY, s.process_minutes / MINUTES_PER_DAY
+            if w > 0:
+                out.append(("wait", s, t, t + w))
+            t += w
+            if p > 0:
+                out.append(("process", s, t, t + p))
+            t += p
+        return out
+
+    def coverage(self, profile, start_days: float = 0.0) -> MapCoverage:
+        """How much of the coproduction work in ``profile`` the map's steps can see.
+
+        Parameters
+        ----------
+        profile : course.agency.AgencyProfile or AgencyParams
+        start_days : float
+            Where the map's first wait begins on the stripe's time axis.
+
+        Examples
+        --------
+        >>> from course.agency import AgencyParams
+        >>> stripe = AgencyParams(baseline=0.75, horizon_days=10)
+        >>> whole = ValueStreamMap([Step("All of it", process_minutes=10 * 1440)])
+        >>> round(whole.coverage(stripe).seen_fraction, 6)
+        1.0
+        >>> half = ValueStreamMap([Step("Second half", process_minutes=5 * 1440, wait_minutes=5 * 1440)])
+        >>> c = half.coverage(stripe)
+        >>> round(c.seen_fraction, 6), round(c.patient_in_waits_fraction, 6)
+        (0.5, 0.5)
+        """
+        from course.agency import AgencyParams, AgencyProfile
+
+        if isinstance(profile, AgencyProfile):
+            params = profile.params
+        elif isinstance(profile, AgencyParams):
+            params = profile
+        else:
+            raise TypeError(
+                f"'profile' must be an AgencyProfile or AgencyParams. Got {type(profile).__name__} instead."
+            )
+        horizon = params.horizon_days
+        total_patient = _integral(params, 0.0, horizon)
+        total_prof = horizon - total_patient
+        seen_pat = seen_all = in_waits = 0.0
+        inside_map = 0.0
+        for kind, _step, a, b in self.intervals_days(start_days):
+            a, b = max(a, 0.0), min(b, horizon)
+            if b <= a:
+                continue
+            pat = _integral(params, a, b)
+            inside_map += pat
+            if kind == "process":
+                seen_pat += pat
+                seen_all += b - a
+            else:
+                in_waits += pat
+        seen_prof = seen_all - seen_pat
+
+        def frac(x, total):
+            return float(min(max(x / total, 0.0), 1.0)) if total > 1e-12 else 0.0
+
+        return MapCoverage(
+            seen_fraction=frac(seen_all, horizon),
+            patient_seen_fraction=frac(seen_pat, total_patient),
+            professional_seen_fraction=frac(seen_prof, total_prof),
+            patient_in_waits_fraction=frac(in_waits, total_patient),
+            patient_after_map_fraction=frac(total_patient - inside_map, total_patient),
+        )
+
+
+def _integral(params, a: float, b: float) -> float:
+    """Integral of the patient's share over [a, b] days (trapezoid on a grid
+    that includes every episode boundary inside the interval)."""
+    from course.agency import patient_share
+
+    if b <= a:
+        return 0.0
+    pts = [np.linspace(a, b, 257)]
+    for ep in params.episodes:
+        for x in (ep.start_days, ep.end_days):
+            if a < x < b:
+                pts.append(np.array([x - 1e-9 * max(1.0, b - a), x]))
+        for k in (0.25, 0.5, 1, 2, 4, 8):
+            x = ep.end_days + k * ep.recovery_days
+            if a < x < b:
+                pts.append(np.array([x]))
+        inside = np.linspace(max(a, ep.start_days), min(b, ep.end_days), 9)
+        if inside[-1] > inside[0]:
+            pts.append(inside)
+    t = np.unique(np.concatenate(pts))
+    y = patient_share(params, t)
+    return float(np.sum((y[1:] + y[:-1]) * np.diff(t)) / 2)
+
+
+def load_example_maps() -> dict:
+    """The example maps shipped with the course, by name.
+
+    Examples
+    --------
+    >>> maps = load_example_maps()
+    >>> sorted(maps)
+    ['A year of adult type 2 diabetes care', 'Hip replacement pathway']
+    """
+    text = resources.files("course").joinpath("data/value_streams.json").read_text(encoding="utf-8")
+    maps = {}
+    for m in json.loads(text)["maps"]:
+        steps = [Step(s["name"], s["process_minutes"], s["wait_minutes"], s["value_added"], s.get("source", ""))
+                 for s in m["steps"]]
+        maps[m["name"]] = ValueStreamMap(steps, name=m["name"], source=m["source"],
+                                         agency_preset=m.get("agency_preset", ""))
+    return maps

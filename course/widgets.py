@@ -1,0 +1,477 @@
+"""Explorers: thin ipywidgets views over the course's models.
+
+Each explorer does three things when a control changes: read the controls
+into a parameter object, call the model, update the figure's artists in
+place.  The figure is rendered with matplotlib's Agg backend into an image
+that carries its own text description, so explorers need no front-end
+extension beyond ipywidgets and work the same in JupyterLab, Notebook and
+exported HTML.
+
+Every explorer exposes its root container as ``.ui`` and displays itself
+when it is the last expression of a cell.  An error inside a callback is
+shown in the explorer (and kept in ``.last_error``), never swallowed.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import traceback
+from contextlib import contextmanager
+
+import ipywidgets as W
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+from course import plots
+from course.agency import PRESETS, AgencyParams, Episode, agency_profile, summarize
+from course.services import LABELS, ServiceProfile, classify, load_catalogue
+from course.value_stream import MINUTES_PER_DAY, load_example_maps
+
+__all__ = ["AgencyExplorer", "ServiceExplorer", "ValueStreamExplorer", "render_figure_html"]
+
+_WIDE = W.Layout(width="420px")
+_STYLE = {"description_width": "190px"}
+
+
+def render_figure_html(fig: Figure, description: str) -> str:
+    """Draw ``fig`` with Agg and return an HTML figure with alt text and caption."""
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    buf = io.BytesIO()
+    Image.fromarray(rgba[..., :3]).save(buf, format="PNG", compress_level=1)
+    data = base64.b64encode(buf.getvalue()).decode("ascii")
+    text = html.escape(description, quote=True)
+    return (
+        f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{text}" '
+        f'style="max-width:100%;height:auto"/>'
+        f'<figcaption class="course-figure-description"><b>Figure description:</b> {text}</figcaption></figure>'
+    )
+
+
+class _Explorer:
+    """Shared machinery: figure, error area, suspended updates, display."""
+
+    _figsize = (8.0, 3.2)
+
+    def __init__(self):
+        self.last_error = None
+        self._suspended = 0
+        self.figure = Figure(figsize=self._figsize, dpi=90, layout="constrained")
+        FigureCanvasAgg(self.figure)
+        self.ax = self.figure.add_subplot()
+        self.image = W.HTML(layout=W.Layout(width="100%"))
+        self.readout = W.HTML()
+        self.error = W.HTML(layout=W.Layout(width="100%"))
+        self.ui = None
+
+    @contextmanager
+    def _hold(self):
+        """Change several controls and update once, at the end."""
+        self._suspended += 1
+        try:
+            yield
+        finally:
+            self._suspended -= 1
+        if not self._suspended:
+            self._on_change()
+
+    def _on_change(self, change=None):
+        if self._suspended:
+            return
+        try:
+            self._update()
+        except Exception as exc:  # shown to the learner, and kept for tests
+            self.last_error = exc
+            detail = html.escape(f"{type(exc).__name__}: {exc}")
+            self.error.value = (
+                f'<div role="alert" style="color:#8B0000;border:1px solid #8B0000;padding:4px">'
+                f"<b>Something went wrong:</b> {detail}</div>"
+            )
+            self._traceback = traceback.format_exc()
+        else:
+            self.last_error = None
+            self.error.value = ""
+
+    def _observe(self, *controls):
+        for c in controls:
+            c.observe(self._on_change, names="value")
+
+    def _render(self, description: str) -> None:
+        self.description = description
+        self.image.value = render_figure_html(self.figure, description)
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.ui)
+
+
+def _slider(cls, description, value, lo, hi, step, fmt=None, **kw):
+    extra = {"readout_format": fmt} if fmt else {}
+    return cls(value=value, min=lo, max=hi, step=step, description=description, continuous_update=True,
+               style=_STYLE, layout=_WIDE, **extra, **kw)
+
+
+def _table(rows) -> str:
+    body = "".join(f"<tr><th scope='row' style='text-align:left;padding-right:12px'>{html.escape(k)}</th>"
+                   f"<td>{html.escape(v)}</td></tr>" for k, v in rows)
+    return f"<table>{body}</table>"
+
+
+class AgencyExplorer(_Explorer):
+    """Shape Batalden's blue/green agency stripe with sliders.
+
+    Examples
+    --------
+    >>> ex = AgencyExplorer(preset="Cataract surgery")
+    >>> ex.baseline.value = 0.5
+    >>> float(ex.profile.patient[0])
+    0.5
+    """
+
+    def __init__(self, preset: str = "Self-managing patient with occasional acute events", compare_with=None):
+        super().__init__()
+        if preset not in PRESETS:
+            allowed = ", ".join(repr(k) for k in PRESETS)
+            raise ValueError(f"'preset' of AgencyExplorer must be one of {allowed}. Got {preset!r} instead.")
+        self.preset = W.Dropdown(options=list(PRESETS), value=preset, description="Preset", style=_STYLE, layout=_WIDE)
+        self.compare = W.Dropdown(options=["(none)"] + list(PRESETS), value=compare_with or "(none)",
+                                  description="Compare with", style=_STYLE, layout=_WIDE)
+        self.baseline = _slider(W.FloatSlider, "Patient agency at start", 0.8, 0, 1, 0.01, ".2f")
+        self.trend = _slider(W.FloatSlider, "Change per year", 0.0, -0.5, 0.5, 0.01, "+.2f")
+        self.horizon = _slider(W.IntSlider, "Length of stripe (days)", 365, 30, 1460, 5)
+        self.episode = W.Dropdown(description="Episode", style=_STYLE, layout=_WIDE)
+        self.start = _slider(W.FloatSlider, "Episode starts on day", 0, 0, 1460, 0.5, ".1f")
+        self.duration = W.FloatLogSlider(value=1, base=10, min=-3, max=2.5, step=0.01, description="Episode lasts (days)",
+                                         readout_format=".3g", style=_STYLE, layout=_WIDE)
+        self.depth = _slider(W.FloatSlider, "Patient agency lost", 0.5, 0, 1, 0.01, ".0%")
+        self.recovery = W.FloatLogSlider(value=7, base=10, min=-1, max=2.5, step=0.01,
+                                         description="Half-recovered after (days)", readout_format=".3g",
+                                         style=_STYLE, layout=_WIDE)
+        self.add_button = W.Button(description="Add episode", tooltip="Add an episode to the stripe")
+        self.remove_button = W.Button(description="Remove episode", tooltip="Remove the selected episode")
+        self.caption = W.HTML()
+        self._episodes: tuple = ()
+        self._load_preset(preset)
+        self.artists = plots.draw_agency(self.ax, self._profiles())
+        self._n_stripes = len(self.artists.boundaries)
+        self._observe(self.baseline, self.trend, self.horizon, self.start, self.duration, self.depth,
+                      self.recovery, self.compare)
+        self.preset.observe(self._on_preset, names="value")
+        self.episode.observe(self._on_episode, names="value")
+        self.add_button.on_click(self._on_add)
+        self.remove_button.on_click(self._on_remove)
+        episode_box = W.VBox([self.episode, self.start, self.duration, self.depth, self.recovery,
+                              W.HBox([self.add_button, self.remove_button])])
+        controls = W.VBox([self.preset, self.compare, self.baseline, self.trend, self.horizon,
+                           W.HTML("<b>Episodes</b> (acute events or procedures)"), episode_box])
+        self.ui = W.VBox([W.HBox([controls, W.VBox([self.readout, self.caption])]), self.image, self.error])
+        self.ui.add_class("course-agency-explorer")
+        self._on_change()
+
+    # reading controls into parameters ------------------------------------------
+    def _current_episode_from_sliders(self) -> Episode:
+        old = self._episodes[self.episode.value]
+        return Episode(self.start.value, self.duration.value, self.depth.value, self.recovery.value, old.label)
+
+    @property
+    def params(self) -> AgencyParams:
+        """The parameters the controls currently describe."""
+        episodes = list(self._episodes)
+        if episodes and self.episode.value is not None:
+            episodes[self.episode.value] = self._current_episode_from_sliders()
+        return AgencyParams(baseline=self.baseline.value, trend_per_year=self.trend.value,
+                            episodes=tuple(episodes), horizon_days=float(self.horizon.value),
+                            name=self.preset.value)
+
+    @property
+    def profile(self):
+        return agency_profile(self.params)
+
+    def _profiles(self):
+        profs = [agency_profile(self.params)]
+        if self.compare.value != "(none)":
+            profs.append(agency_profile(PRESETS[self.compare.value]))
+        return profs
+
+    # control callbacks ------------------------------------------------------------
+    def _load_preset(self, name):
+        p = PRESETS[name]
+        self._suspended += 1
+        try:
+            self.baseline.value = p.baseline
+            self.trend.value = p.trend_per_year
+            self.horizon.value = int(round(p.horizon_days))
+            self._episodes = p.episodes
+            self._refresh_episode_menu(0 if p.episodes else None)
+            self.caption.value = f"<p style='max-width:380px'>{html.escape(p.description)}</p>"
+        finally:
+            self._suspended -= 1
+
+    def _refresh_episode_menu(self, index):
+        self._suspended += 1
+        try:
+            self.episode.options = [(f"{i + 1}: {e.label} (day {e.start_days:g})", i)
+                                    for i, e in enumerate(self._episodes)]
+            self.episode.value = index
+            self._show_episode(index)
+        finally:
+            self._suspended -= 1
+
+    def _show_episode(self, index):
+        disabled = index is None
+        for s in (self.start, self.duration, self.depth, self.recovery, self.remove_button):
+            s.disabled = disabled
+        if disabled:
+            return
+        e = self._episodes[index]
+        self.start.value, self.duration.value = e.start_days, e.duration_days
+        self.depth.value, self.recovery.value = e.depth, e.recovery_days
+
+    def _commit_episode_sliders(self, previous):
+        if previous is not None and previous < len(self._episodes):
+            eps = list(self._episodes)
+            old = eps[previous]
+            eps[previous] = Episode(self.start.value, self.duration.value, self.depth.value,
+                                    self.recovery.value, old.label)
+            self._episodes = tuple(eps)
+
+    def _on_preset(self, change):
+        with self._hold():
+            self._load_preset(change["new"])
+
+    def _on_episode(self, change):
+        if self._suspended:
+            return
+        with self._hold():
+            self._commit_episode_sliders(change["old"])
+            self._show_episode(change["new"])
+
+    def _on_add(self, _button=None):
+        with self._hold():
+            self._commit_episode_sliders(self.episode.value)
+            day = min(self.horizon.value / 2, float(self.horizon.value))
+            self._episodes = self._episodes + (Episode(day, 2.0, 0.8, 7.0, "new episode"),)
+            self._refresh_episode_menu(len(self._episodes) - 1)
+
+    def _on_remove(self, _button=None):
+        if self.episode.value is None:
+            return
+        with self._hold():
+            eps = list(self._episodes)
+            del eps[self.episode.value]
+            self._episodes = tuple(eps)
+            self._refresh_episode_menu(0 if eps else None)
+
+    # model -> view -------------------------------------------------------------------
+    def _update(self):
+        profiles = self._profiles()
+        if len(profiles) != self._n_stripes:
+            self.ax.clear()
+            self.artists = plots.draw_agency(self.ax, profiles)
+            self._n_stripes = len(profiles)
+        else:
+            plots.update_agency(self.artists, profiles)
+        self.summary = summarize(profiles[0])
+        self.readout.value = "<b>Summary of your stripe</b>" + _table(
+            (k, f"{v:.0%}") for k, v in self.summary.as_dict().items())
+        self._render(plots.describe_agency(profiles))
+
+
+class ServiceExplorer(_Explorer):
+    """Set a service's features and see its label, score and reasons.
+
+    Examples
+    --------
+    >>> ex = ServiceExplorer(start_from="Cataract surgery")
+    >>> ex.classification.label
+    'product-like'
+    >>> ex.professional_share.value = 0.1
+    >>> ex.classification.label
+    'mixed'
+    >>> ex.concrete_procedure.value = False
+    >>> ex.classification.label
+    'pure service'
+    """
+
+    _figsize = (7.5, 3.6)
+
+    def __init__(self, start_from: str = "Cataract surgery"):
+        super().__init__()
+        self.catalogue = load_catalogue()
+        names = [e.name for e in self.catalogue]
+        if start_from not in names:
+            allowed = ", ".join(repr(n) for n in names)
+            raise ValueError(f"'start_from' of ServiceExplorer must be one of {allowed}. Got {start_from!r} instead.")
+        self.start_from = W.Dropdown(options=names, value=start_from, description="Start from", style=_STYLE,
+                                     layout=_WIDE)
+        self.name = W.Text(description="Service name", style=_STYLE, layout=_WIDE)
+        self.episode_days = W.FloatLogSlider(value=1, base=10, min=-2.5, max=3.6, step=0.01,
+                                             description="Episode length (days)", readout_format=".3g",
+                                             style=_STYLE, layout=_WIDE)
+        self.professional_share = _slider(W.FloatSlider, "Professionals' share of agency", 0.5, 0, 1, 0.01, ".0%")
+        self.concrete_procedure = W.Checkbox(description="A concrete procedure dominates", indent=False)
+        self.physical_item = W.Checkbox(description="A physical item is handed over", indent=False)
+        self.simultaneous = W.Checkbox(description="Produced and consumed at once", indent=False)
+        self.label = W.HTML()
+        self.reasons = W.HTML(layout=W.Layout(max_width="520px"))
+        self._load(start_from)
+        self.artists = plots.draw_service_map(self.ax, self.catalogue, self.service)
+        self._observe(self.name, self.episode_days, self.professional_share, self.concrete_procedure,
+                      self.physical_item, self.simultaneous)
+        self.start_from.observe(self._on_start_from, names="value")
+        controls = W.VBox([self.start_from, self.name, self.episode_days, self.professional_share,
+                           self.concrete_procedure, self.physical_item, self.simultaneous])
+        self.ui = W.VBox([W.HBox([controls, W.VBox([self.label, self.reasons])]), self.image, self.error])
+        self.ui.add_class("course-service-explorer")
+        self._on_change()
+
+    def _load(self, name):
+        entry = next(e for e in self.catalogue if e.name == name)
+        p = entry.profile
+        self._suspended += 1
+        try:
+            self.name.value = p.name
+            self.episode_days.value = p.episode_days
+            self.professional_share.value = p.professional_share
+            self.concrete_procedure.value = p.concrete_procedure
+            self.physical_item.value = p.physical_item
+            self.simultaneous.value = p.simultaneous
+        finally:
+            self._suspended -= 1
+
+    def _on_start_from(self, change):
+        with self._hold():
+            self._load(change["new"])
+
+    @property
+    def service(self) -> ServiceProfile:
+        return ServiceProfile(name=self.name.value.strip() or "Unnamed service", episode_days=self.episode_days.value,
+                              professional_share=self.professional_share.value,
+                              concrete_procedure=self.concrete_procedure.value,
+                              physical_item=self.physical_item.value, simultaneous=self.simultaneous.value)
+
+    def _update(self):
+        service = self.service
+        self.classification = classify(service)
+        c = self.classification
+        shape = {"product-like": "&#9632;", "mixed": "&#9670;", "pure service": "&#9679;"}[c.label]
+        self.label.value = (f"<h3 style='margin:4px 0'>{shape} {html.escape(c.label)} "
+                            f"<span style='font-weight:normal'>(score {c.score:.2f} of 1)</span></h3>")
+        self.reasons.value = "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in c.reasons) + "</ul>"
+        plots.update_service_map(self.artists, service)
+        self._render(plots.describe_service_map(service, self.catalogue))
+
+
+class ValueStreamExplorer(_Explorer):
+    """Pick a pathway, change its waits and process times, and see what the map misses.
+
+    Examples
+    --------
+    >>> ex = ValueStreamExplorer("Hip replacement pathway")
+    >>> before = ex.map.lead_time_minutes
+    >>> ex.step.value = 1
+    >>> ex.wait_days.value = 0
+    >>> round(before - ex.map.lead_time_minutes)
+    60480
+    """
+
+    _figsize = (8.5, 3.0)
+
+    def __init__(self, pathway: str = "Hip replacement pathway"):
+        super().__init__()
+        self.maps = load_example_maps()
+        if pathway not in self.maps:
+            allowed = ", ".join(repr(k) for k in self.maps)
+            raise ValueError(f"'pathway' of ValueStreamExplorer must be one of {allowed}. Got {pathway!r} instead.")
+        self.pathway = W.Dropdown(options=list(self.maps), value=pathway, description="Pathway", style=_STYLE,
+                                  layout=_WIDE)
+        self.step = W.Dropdown(description="Step", style=_STYLE, layout=_WIDE)
+        self.wait_days = _slider(W.FloatSlider, "Wait before step (days)", 0, 0, 120, 0.5, ".1f")
+        self.process_minutes = _slider(W.FloatSlider, "Process time (minutes)", 0, 0, 600, 1, ".0f")
+        self.value_added = W.Checkbox(description="Step adds value", indent=False)
+        self.demand = _slider(W.IntSlider, "Patients per day (demand)", 20, 1, 200, 1)
+        self.available = _slider(W.IntSlider, "Working minutes per day", 480, 60, 1440, 10)
+        self._load(pathway)
+        self.artists = plots.draw_value_stream(self.ax, self.map, self._profile())
+        self._observe(self.wait_days, self.process_minutes, self.value_added, self.demand, self.available)
+        self.pathway.observe(self._on_pathway, names="value")
+        self.step.observe(self._on_step, names="value")
+        controls = W.VBox([self.pathway, self.step, self.wait_days, self.process_minutes, self.value_added,
+                           self.demand, self.available])
+        self.ui = W.VBox([W.HBox([controls, self.readout]), self.image, self.error])
+        self.ui.add_class("course-value-stream-explorer")
+        self._on_change()
+
+    def _profile(self):
+        preset = self._map.agency_preset
+        params = PRESETS[preset]
+        horizon = max(params.horizon_days, self._map.lead_time_days)
+        return agency_profile(params.replace(horizon_days=horizon))
+
+    def _load(self, name):
+        self._map = self.maps[name]
+        self._suspended += 1
+        try:
+            self.step.options = [(f"{i + 1}: {s.name}", i) for i, s in enumerate(self._map.steps)]
+            self.step.value = 0
+            self._show_step(0)
+        finally:
+            self._suspended -= 1
+
+    def _show_step(self, i):
+        s = self._map.steps[i]
+        self._suspended += 1
+        try:
+            self.wait_days.max = max(120.0, s.wait_minutes / MINUTES_PER_DAY)
+            self.wait_days.value = s.wait_minutes / MINUTES_PER_DAY
+            self.process_minutes.max = max(600.0, s.process_minutes)
+            self.process_minutes.value = s.process_minutes
+            self.value_added.value = s.value_added
+        finally:
+            self._suspended -= 1
+
+    def _on_pathway(self, change):
+        with self._hold():
+            self._load(change["new"])
+
+    def _on_step(self, change):
+        if self._suspended or change["new"] is None:
+            return
+        self._show_step(change["new"])
+
+    @property
+    def map(self):
+        """The map the controls currently describe."""
+        i = self.step.value
+        return self._map.replace_step(i, wait_minutes=self.wait_days.value * MINUTES_PER_DAY,
+                                      process_minutes=float(self.process_minutes.value),
+                                      value_added=self.value_added.value)
+
+    def _update(self):
+        self._map = vsm = self.map
+        profile = self._profile()
+        cov = vsm.coverage(profile)
+        takt = vsm.takt_time_minutes(self.demand.value, self.available.value)
+        b = vsm.bottleneck
+        self.coverage = cov
+        self.readout.value = "<b>What the map measures</b>" + _table([
+            ("Lead time", f"{vsm.lead_time_days:.1f} days"),
+            ("Process time", f"{vsm.process_minutes:.0f} minutes"),
+            ("Value-added time", f"{vsm.value_added_minutes:.0f} minutes"),
+            ("Process cycle efficiency", f"{vsm.process_cycle_efficiency:.3%}"),
+            ("Takt time", f"{takt:.1f} minutes per patient"),
+            ("Bottleneck step", f"{b.name} ({b.process_minutes:.0f} min)"
+             + ("" if vsm.meets_takt(self.demand.value, self.available.value) else ": slower than takt")),
+        ]) + "<b>What the map cannot see</b>" + _table([
+            ("Journey's agency-time inside the steps", f"{cov.seen_fraction:.2%}"),
+            ("Patient's agency in what the map calls waiting", f"{cov.patient_in_waits_fraction:.0%}"),
+            ("Patient's agency after the map ends", f"{cov.patient_after_map_fraction:.0%}"),
+        ])
+        plots.update_value_stream(self.artists, vsm, profile)
+        self._render(plots.describe_value_stream(vsm, profile))
