@@ -325,11 +325,13 @@ def summarize(profile: AgencyProfile) -> AgencySummary:
         raise TypeError(f"'profile' must be an AgencyProfile. Got {type(profile).__name__} instead.")
     w = profile.weights()
     horizon = float(w.sum())
-    mean = float(w @ profile.professional) / horizon
+    def unit(x: float) -> float:  # remove rounding noise such as 1.0000000000000002
+        return float(min(max(x, 0.0), 1.0))
+
     return AgencySummary(
-        mean_professional=mean,
-        peak_professional=float(profile.professional.max()),
-        professional_dominant_fraction=_dominant_time(profile) / horizon,
+        mean_professional=unit(float(w @ profile.professional) / horizon),
+        peak_professional=unit(float(profile.professional.max())),
+        professional_dominant_fraction=unit(_dominant_time(profile) / horizon),
         concentration=_weighted_gini(profile.professional, w),
     )
 

@@ -54,8 +54,14 @@ def _band(x, lower, upper) -> np.ndarray:
 
 
 def _redraw(ax) -> None:
+    """Ask an interactive canvas to redraw.
+
+    A figure without a manager (as in the explorers, which render it
+    themselves) is left alone: Agg's ``draw_idle`` would draw at once, and the
+    explorer's own render would then draw a second time.
+    """
     canvas = ax.figure.canvas
-    if canvas is not None:
+    if canvas is not None and getattr(canvas, "manager", None) is not None:
         canvas.draw_idle()
 
 
@@ -82,6 +88,15 @@ class AgencyArtists:
     bases: list
     names: list = field(default_factory=list)
     name_texts: list = field(default_factory=list)
+
+    @property
+    def dynamic(self) -> list:
+        """The artists an update changes (the rest of the figure stays put)."""
+        return [*self.patient_fills, *self.professional_fills, *self.boundaries, *self.name_texts]
+
+    def layout_key(self) -> tuple:
+        """Changes when an update moves anything besides :attr:`dynamic` (axis limits, stripe count)."""
+        return (self.ax.get_xlim(), self.ax.get_ylim(), len(self.boundaries))
 
 
 def _stripe_base(i: int, n: int) -> float:
@@ -218,6 +233,13 @@ class ServiceMapArtists:
     current: object
     annotation: object
 
+    @property
+    def dynamic(self) -> list:
+        return [self.current, self.annotation]
+
+    def layout_key(self) -> tuple:
+        return (self.ax.get_xlim(), self.ax.get_ylim())
+
 
 def _service_xy(profile: ServiceProfile):
     return np.log10(profile.episode_days), classify(profile).score
@@ -283,6 +305,13 @@ class ValueStreamArtists:
     processes: object
     ticks: object
     stripe: AgencyArtists
+
+    @property
+    def dynamic(self) -> list:
+        return [self.waits, self.processes, self.ticks, *self.stripe.dynamic]
+
+    def layout_key(self) -> tuple:
+        return self.stripe.layout_key()
 
 
 _MAP_ROW = (1.5, 2.1)

@@ -37,10 +37,15 @@ _WIDE = W.Layout(width="420px")
 _STYLE = {"description_width": "190px"}
 
 
-def render_figure_html(fig: Figure, description: str) -> str:
-    """Draw ``fig`` with Agg and return an HTML figure with alt text and caption."""
+def render_figure_html(fig: Figure, description: str, *, draw: bool = True) -> str:
+    """Draw ``fig`` with Agg and return an HTML figure with alt text and caption.
+
+    With ``draw=False`` the canvas's current pixels are used (the caller has
+    already rendered them, for example by blitting).
+    """
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
+    if draw:
+        canvas.draw()
     rgba = np.asarray(canvas.buffer_rgba())
     buf = io.BytesIO()
     Image.fromarray(rgba[..., :3]).save(buf, format="PNG", compress_level=1)
@@ -101,9 +106,35 @@ class _Explorer:
         for c in controls:
             c.observe(self._on_change, names="value")
 
+    def _draw(self) -> None:
+        """Render the figure into the Agg buffer, blitting when only the dynamic artists changed.
+
+        The static parts (axes, ticks, labels, legend) are drawn once and kept
+        as a background; an update restores that background and draws only
+        the artists it changed.  Anything that moves the layout (new axis
+        limits, another stripe) triggers one full draw and a new background.
+        """
+        canvas, artists = self.figure.canvas, self.artists
+        dynamic = artists.dynamic
+        key = (artists.layout_key(), tuple(id(a) for a in dynamic))
+        if key != getattr(self, "_background_key", None):
+            for a in dynamic:
+                a.set_animated(True)
+            canvas.draw()  # full draw without the dynamic artists
+            if self.figure.get_layout_engine() is not None:
+                self.figure.set_layout_engine("none")  # freeze the layout found in the first draw
+                canvas.draw()
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+            self._background_key = (artists.layout_key(), key[1])
+        else:
+            canvas.restore_region(self._background)
+        for a in dynamic:
+            a.axes.draw_artist(a) if a.axes is not None else self.figure.draw_artist(a)
+
     def _render(self, description: str) -> None:
         self.description = description
-        self.image.value = render_figure_html(self.figure, description)
+        self._draw()
+        self.image.value = render_figure_html(self.figure, description, draw=False)
 
     def _ipython_display_(self):
         from IPython.display import display
@@ -409,6 +440,7 @@ class ValueStreamExplorer(_Explorer):
         self._on_change()
 
     def _profile(self):
+        """The pathway's agency stripe, stretched to cover the whole map if the map is longer."""
         preset = self._map.agency_preset
         params = PRESETS[preset]
         horizon = max(params.horizon_days, self._map.lead_time_days)
@@ -455,7 +487,7 @@ class ValueStreamExplorer(_Explorer):
 
     def _update(self):
         self._map = vsm = self.map
-        profile = self._profile()
+        self.stripe = profile = self._profile()
         cov = vsm.coverage(profile)
         takt = vsm.takt_time_minutes(self.demand.value, self.available.value)
         b = vsm.bottleneck

@@ -1,0 +1,124 @@
+#!/usr/bin/env python3
+"""Set up and run the Coproduction of Health course.
+
+    python3 run.py lab     # install everything, open the course in JupyterLab
+    python3 run.py test    # install everything, run every test
+
+Only Python 3.10+ with pip is needed.  The first run creates a virtual
+environment in ``.venv/`` and installs the course into it; later runs reuse it
+and reinstall only when ``pyproject.toml`` changes.  Extra arguments after
+``lab`` go to JupyterLab and after ``test`` to pytest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PY = BIN / ("python.exe" if os.name == "nt" else "python")
+START_PAGE = "notebooks/00_start_here.ipynb"
+USAGE = "usage: python3 run.py {lab,test,install} [extra arguments]"
+
+
+def _say(msg: str) -> None:
+    print(f"[run.py] {msg}", flush=True)
+
+
+def _run(cmd, **kw) -> int:
+    return subprocess.call([str(c) for c in cmd], cwd=ROOT, **kw)
+
+
+def ensure_env(extras: str = "") -> None:
+    """Create .venv and install the course (with ``extras``) if anything changed."""
+    if sys.version_info < (3, 10):
+        sys.exit(f"The course needs Python 3.10 or newer. Got {sys.version.split()[0]} instead.")
+    if not PY.exists():
+        _say(f"creating a virtual environment in {VENV.name}/")
+        subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()[:16]
+    stamp = VENV / f".installed-{digest}-{extras or 'base'}"
+    # An install with the test extras also serves `lab`.
+    if stamp.exists() or (not extras and (VENV / f".installed-{digest}-test").exists()):
+        return
+    _say("installing the course and its dependencies (a few minutes the first time)")
+    target = f".[{extras}]" if extras else "."
+    subprocess.check_call([str(PY), "-m", "pip", "install", "--disable-pip-version-check", "-q", "-e", target],
+                          cwd=ROOT)
+    for old in VENV.glob(".installed-*"):
+        old.unlink()
+    stamp.touch()
+
+
+def _env() -> dict:
+    env = dict(os.environ)
+    env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")  # nbgrader runs `alembic` from here
+    env["MPLBACKEND"] = env.get("MPLBACKEND", "Agg") if "test" in sys.argv[1:2] else env.get("MPLBACKEND", "")
+    if not env["MPLBACKEND"]:
+        del env["MPLBACKEND"]
+    return env
+
+
+def lab(args) -> int:
+    ensure_env()
+    env = _env()
+    # Learners' JupyterLab: nbgrader's instructor panels are switched off by this config folder.
+    extra = str(ROOT / "jupyter-config" / "learner")
+    env["JUPYTER_CONFIG_PATH"] = extra + os.pathsep + env.get("JUPYTER_CONFIG_PATH", "")
+    _say(f"opening JupyterLab at {START_PAGE} (stop it with Ctrl+C)")
+    return _run([PY, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}",
+                 f"--LabApp.default_url=/lab/tree/{START_PAGE}", *args], env=env)
+
+
+def _apt_install(packages) -> None:
+    """Install Debian packages the browser and PostgreSQL tests need, when we can."""
+    if shutil.which("apt-get") is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        _say(f"cannot install {', '.join(packages)} here (needs apt-get as root); the tests that need them "
+             "will say so")
+        return
+    _say(f"installing Debian packages: {', '.join(packages)}")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.call(["apt-get", "update", "-qq"], env=env)
+    subprocess.call(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], env=env)
+
+
+def _postgres_installed() -> bool:
+    return shutil.which("pg_ctl") is not None or any(Path("/usr/lib/postgresql").glob("*/bin/pg_ctl"))
+
+
+def test(args) -> int:
+    ensure_env("test")
+    missing = []
+    if not Path("/usr/bin/chromium").exists() and shutil.which("chromium") is None:
+        missing.append("chromium")
+    if not _postgres_installed():
+        missing.append("postgresql")
+    if missing and sys.platform.startswith("linux"):
+        _apt_install(missing)
+    cmd = [PY, "-m", "pytest", "tests", "course", "notebooks",
+           "--nbval-lax", "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg",
+           *args]
+    _say("running every test: " + " ".join(str(c) for c in cmd[2:]))
+    return _run(cmd, env=_env())
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in {"lab", "test", "install"}:
+        print(USAGE, file=sys.stderr)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "install":
+        ensure_env("test")
+        return 0
+    return lab(rest) if command == "lab" else test(rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The README's lab command starts JupyterLab and serves the start page, without instructor panels."""
+
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(url):
+    with urllib.request.urlopen(url, timeout=10) as r:
+        return r.status, r.read().decode("utf-8", "replace")
+
+
+def test_lab_command_serves_the_start_page(tmp_path):
+    port, token = _free_port(), "course-test-token"
+    env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(tmp_path / "rt"), JUPYTER_DATA_DIR=str(tmp_path / "data"))
+    env["JUPYTER_CONFIG_DIR"] = str(tmp_path / "cfg")
+    proc = subprocess.Popen(
+        [sys.executable, "run.py", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+         "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+         f"--LabApp.user_settings_dir={tmp_path / 'settings'}", f"--LabApp.workspaces_dir={tmp_path / 'ws'}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        status = None
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise AssertionError("JupyterLab exited early:\n" + proc.stdout.read())
+            try:
+                status, page = _get(f"{base}/lab/tree/notebooks/00_start_here.ipynb?token={token}")
+                break
+            except OSError:
+                time.sleep(0.5)
+        assert status == 200, "JupyterLab did not answer within 120 s"
+        assert "JupyterLab" in page
+        # The start page is the default URL, and it is served.
+        config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
+                                      page, re.S).group(1))
+        assert config["defaultUrl"] == "/lab/tree/notebooks/00_start_here.ipynb"
+        # Learners do not see nbgrader's instructor panels.
+        for plugin in ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"):
+            assert plugin in config["disabledExtensions"], plugin
+        status, body = _get(f"{base}/api/contents/notebooks/00_start_here.ipynb?token={token}")
+        assert status == 200 and json.loads(body)["type"] == "notebook"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -1,0 +1,131 @@
+"""Value-stream maps: hand-computed measures, example maps and coverage."""
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from course.agency import PRESETS, AgencyParams, Episode, agency_profile
+from course.value_stream import Step, ValueStreamMap, load_example_maps, takt_time_minutes
+
+
+def small_map():
+    return ValueStreamMap([
+        Step("Referral", process_minutes=10, wait_minutes=0, value_added=False),
+        Step("Consultation", process_minutes=20, wait_minutes=30240, value_added=True),
+        Step("Blood test", process_minutes=5, wait_minutes=60, value_added=True),
+    ])
+
+
+def test_measures_computed_by_hand():
+    """Do lead time, process time, value-added time and PCE match a hand calculation?"""
+    m = small_map()
+    assert m.lead_time_minutes == 10 + 20 + 30240 + 5 + 60
+    assert m.process_minutes == 35
+    assert m.value_added_minutes == 25
+    assert m.process_cycle_efficiency == pytest.approx(25 / 30335)
+    assert m.activity_ratio == pytest.approx(35 / 30335)
+    assert m.bottleneck.name == "Consultation"
+
+
+def test_sugianto_lab_example():
+    """Does the map reproduce the published lab figures (507 min, 358 NVA, PCE 29%)?"""
+    m = ValueStreamMap([Step("Value-added work", 149, 0, True), Step("Non-value-added", 358, 0, False)])
+    assert m.lead_time_minutes == 507
+    assert round(m.process_cycle_efficiency * 100) == 29
+
+
+def test_takt_time():
+    assert takt_time_minutes(480, 32) == 15.0
+    m = small_map()
+    assert m.takt_time_minutes(demand=24, available_minutes=480) == 20.0
+    assert m.meets_takt(demand=24, available_minutes=480)
+    assert not m.meets_takt(demand=25, available_minutes=480)
+    with pytest.raises(ValueError, match="'demand' of takt_time_minutes must be a float in"):
+        takt_time_minutes(480, 0)
+
+
+def test_a_longer_wait_lowers_pce():
+    """Does a longer wait lower the process cycle efficiency?"""
+    m = small_map()
+    longer = m.replace_step(1, wait_minutes=60000)
+    assert longer.process_cycle_efficiency < m.process_cycle_efficiency
+    assert m.steps[1].wait_minutes == 30240  # the original is unchanged
+
+
+def test_example_maps_are_cited_and_plausible():
+    maps = load_example_maps()
+    hip = maps["Hip replacement pathway"]
+    dm = maps["A year of adult type 2 diabetes care"]
+    assert "Gayed" in hip.source
+    assert hip.agency_preset in PRESETS and dm.agency_preset in PRESETS
+    assert dm.lead_time_days == pytest.approx(365, abs=0.5)
+    assert 100 < hip.lead_time_days < 200
+    for m in (hip, dm):
+        assert all(s.source for s in m.steps)
+
+
+def test_the_map_sees_far_less_of_diabetes_than_it_calls_waiting():
+    """Does almost all of the diabetic patient's agency fall in what the map calls waiting?"""
+    dm = load_example_maps()["A year of adult type 2 diabetes care"]
+    cov = dm.coverage(PRESETS["Adult type 2 diabetes"])
+    assert cov.seen_fraction == pytest.approx(dm.process_minutes / (365 * 1440), rel=1e-3)
+    assert cov.patient_in_waits_fraction > 0.99
+    assert cov.patient_seen_fraction < 0.001
+
+
+def test_coverage_known_results():
+    stripe = AgencyParams(baseline=0.75, horizon_days=10)
+    half = ValueStreamMap([Step("Second half", process_minutes=5 * 1440, wait_minutes=5 * 1440)])
+    c = half.coverage(stripe)
+    assert c.seen_fraction == pytest.approx(0.5)
+    assert c.patient_seen_fraction == pytest.approx(0.5)
+    assert c.professional_seen_fraction == pytest.approx(0.5)
+    assert c.patient_in_waits_fraction == pytest.approx(0.5)
+    assert c.patient_after_map_fraction == pytest.approx(0.0, abs=1e-9)
+    first_day = ValueStreamMap([Step("Day one", process_minutes=1440)])
+    c = first_day.coverage(agency_profile(stripe))
+    assert c.patient_after_map_fraction == pytest.approx(0.9)
+
+
+def test_coverage_sees_an_episode_mapped_exactly():
+    """When a step covers exactly a deep episode, does the map see mostly professional work?"""
+    stripe = AgencyParams(baseline=1.0, horizon_days=100,
+                          episodes=(Episode(50, 1, depth=1.0, recovery_days=1e-6),))
+    m = ValueStreamMap([Step("Operation", process_minutes=1440, wait_minutes=50 * 1440)])
+    c = m.coverage(stripe)
+    assert c.professional_seen_fraction == pytest.approx(1.0, abs=1e-3)
+    assert c.patient_seen_fraction == pytest.approx(0.0, abs=1e-3)
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: Step("x", -1), "'process_minutes' of Step must be a float in [0.0, 1000000000.0]. Got -1 instead."),
+    (lambda: Step("x", 1, wait_minutes="soon"), "'wait_minutes' of Step must be a float"),
+    (lambda: Step("", 1), "'name' of Step must be a non-empty str"),
+    (lambda: ValueStreamMap([]), "'steps' of ValueStreamMap must hold at least one Step"),
+    (lambda: ValueStreamMap([("a", 1)]), "'steps[0]' of ValueStreamMap must be a Step"),
+    (lambda: small_map().replace_step(7, wait_minutes=0), "'index' of replace_step must be an int in [0, 2]"),
+])
+def test_bad_input_is_named(make, message):
+    with pytest.raises((ValueError, TypeError, IndexError)) as err:
+        make()
+    assert message in str(err.value)
+
+
+steps = st.builds(Step, name=st.just("s"), process_minutes=st.floats(0, 1e4), wait_minutes=st.floats(0, 1e6),
+                  value_added=st.booleans())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(steps, min_size=1, max_size=8))
+def test_pce_is_a_fraction_and_va_never_exceeds_process(ss):
+    m = ValueStreamMap(ss)
+    assert 0.0 <= m.process_cycle_efficiency <= 1.0
+    assert m.value_added_minutes <= m.process_minutes <= m.lead_time_minutes + 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(steps, min_size=1, max_size=6), st.sampled_from(sorted(PRESETS)))
+def test_coverage_fractions_are_fractions(ss, preset):
+    c = ValueStreamMap(ss).coverage(PRESETS[preset])
+    for v in (c.seen_fraction, c.patient_seen_fraction, c.professional_seen_fraction,
+              c.patient_in_waits_fraction, c.patient_after_map_fraction):
+        assert 0.0 <= v <= 1.0

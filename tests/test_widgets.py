@@ -1,0 +1,156 @@
+"""Explorers without a browser: move a control, check the figure shows the model's output."""
+
+import numpy as np
+import pytest
+
+from course import plots
+from course.agency import PRESETS, agency_profile, summarize
+from course.services import classify
+from course.widgets import AgencyExplorer, ServiceExplorer, ValueStreamExplorer
+
+
+def _img(ex):
+    return ex.image.value
+
+
+def test_agency_slider_moves_the_plotted_stripe():
+    """After moving the baseline slider, is the plotted boundary exactly the model's patient share?"""
+    ex = AgencyExplorer(preset="Adult type 2 diabetes")
+    before = _img(ex)
+    ex.baseline.value = 0.42
+    expected = agency_profile(ex.params)
+    line = ex.artists.boundaries[0]
+    np.testing.assert_allclose(line.get_xdata(), expected.times_days)
+    np.testing.assert_allclose(np.asarray(line.get_ydata()) - ex.artists.bases[0], expected.patient)
+    assert expected.patient[0] == pytest.approx(0.42)
+    assert _img(ex) != before
+    s = summarize(expected)
+    assert f"{s.mean_professional:.0%}" in ex.readout.value
+    assert ex.description == plots.describe_agency([expected])
+    assert ex.last_error is None
+
+
+def test_agency_episode_sliders_change_the_selected_episode():
+    ex = AgencyExplorer(preset="Self-managing patient with occasional acute events")
+    ex.episode.value = 1
+    ex.depth.value = 0.3
+    eps = ex.params.episodes
+    assert eps[1].depth == pytest.approx(0.3)
+    assert eps[0].depth == PRESETS["Self-managing patient with occasional acute events"].episodes[0].depth
+    peak = summarize(ex.profile).peak_professional
+    assert f"{peak:.0%}" in ex.readout.value
+    ex.episode.value = 0  # switching keeps the edit of episode 1
+    assert ex.params.episodes[1].depth == pytest.approx(0.3)
+
+
+def test_agency_preset_menu_loads_every_preset():
+    ex = AgencyExplorer()
+    for name, params in PRESETS.items():
+        ex.preset.value = name
+        assert ex.params.episodes == params.episodes
+        assert ex.baseline.value == pytest.approx(params.baseline)
+        line = ex.artists.boundaries[0]
+        np.testing.assert_allclose(np.asarray(line.get_ydata()) - ex.artists.bases[0],
+                                   agency_profile(ex.params).patient)
+
+
+def test_add_and_remove_episodes():
+    ex = AgencyExplorer(preset="Adult type 2 diabetes")
+    n = len(ex.params.episodes)
+    ex.add_button.click()
+    assert len(ex.params.episodes) == n + 1
+    assert ex.episode.value == n
+    ex.remove_button.click()
+    ex.remove_button.click()
+    assert len(ex.params.episodes) == n - 1
+
+
+def test_comparison_stripe_adds_and_removes_a_stripe():
+    ex = AgencyExplorer(preset="Cataract surgery")
+    ex.compare.value = "Adult type 2 diabetes"
+    assert len(ex.artists.boundaries) == 2
+    np.testing.assert_allclose(np.asarray(ex.artists.boundaries[1].get_ydata()) - ex.artists.bases[1],
+                               agency_profile(PRESETS["Adult type 2 diabetes"]).patient)
+    ex.compare.value = "(none)"
+    assert len(ex.artists.boundaries) == 1
+
+
+def test_callback_errors_are_shown_not_swallowed(monkeypatch):
+    """If the model raises inside a callback, does the learner see the message?"""
+    ex = AgencyExplorer()
+
+    def broken(*a, **k):
+        raise ValueError("'baseline' of AgencyParams must be a float in [0.0, 1.0]. Got 7 instead.")
+
+    monkeypatch.setattr("course.widgets.agency_profile", broken)
+    ex.baseline.value = 0.3
+    assert isinstance(ex.last_error, ValueError)
+    assert 'role="alert"' in ex.error.value and "Got 7 instead" in ex.error.value
+    monkeypatch.undo()
+    ex.baseline.value = 0.4
+    assert ex.last_error is None and ex.error.value == ""
+
+
+def test_service_explorer_reclassifies_on_every_control():
+    ex = ServiceExplorer(start_from="Cataract surgery")
+    ex.professional_share.value = 0.1
+    ex.concrete_procedure.value = False
+    c = classify(ex.service)
+    assert ex.classification == c
+    assert c.label in ex.label.value and f"{c.score:.2f}" in ex.label.value
+    x, y = ex.artists.current.get_offsets()[0]
+    assert y == pytest.approx(c.score)
+    ex.start_from.value = "Adult type 2 diabetes care"
+    assert ex.classification.label == "pure service"
+    assert ex.name.value == "Adult type 2 diabetes care"
+
+
+def test_value_stream_explorer_updates_measures_and_coverage():
+    ex = ValueStreamExplorer("A year of adult type 2 diabetes care")
+    ex.step.value = 3
+    ex.process_minutes.value = 120
+    vsm = ex.map
+    assert vsm.steps[3].process_minutes == 120
+    assert f"{vsm.process_cycle_efficiency:.3%}" in ex.readout.value
+    stripe = PRESETS["Adult type 2 diabetes"]
+    stripe = stripe.replace(horizon_days=max(stripe.horizon_days, vsm.lead_time_days))
+    cov = vsm.coverage(agency_profile(stripe))
+    assert f"{cov.seen_fraction:.2%}" in ex.readout.value
+    assert ex.coverage == cov
+    ex.pathway.value = "Hip replacement pathway"
+    assert ex.map.name == "Hip replacement pathway"
+    assert "Hip replacement pathway" in ex.description
+
+
+def test_figures_carry_alt_text():
+    for ex in (AgencyExplorer(), ServiceExplorer(), ValueStreamExplorer()):
+        html = ex.image.value
+        assert 'alt="' in html and 'alt=""' not in html
+        assert "Figure description:" in html
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: AgencyExplorer(preset="Flu"), "'preset' of AgencyExplorer must be one of"),
+    (lambda: ServiceExplorer(start_from="Flu"), "'start_from' of ServiceExplorer must be one of"),
+    (lambda: ValueStreamExplorer("Flu"), "'pathway' of ValueStreamExplorer must be one of"),
+])
+def test_unknown_names_are_rejected_with_the_choices(make, message):
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+@pytest.mark.parametrize("make, move", [
+    (AgencyExplorer, lambda ex: setattr(ex.baseline, "value", 0.33)),
+    (ServiceExplorer, lambda ex: setattr(ex.professional_share, "value", 0.2)),
+    (ValueStreamExplorer, lambda ex: setattr(ex.process_minutes, "value", 300)),
+])
+def test_blitted_update_matches_a_full_redraw(make, move):
+    """Are the pixels after a fast (blitted) update the same as a full redraw of the same state?"""
+    ex = make()
+    move(ex)
+    fast = np.asarray(ex.figure.canvas.buffer_rgba()).copy()
+    ex._background_key = None  # force a full draw
+    ex._draw()
+    full = np.asarray(ex.figure.canvas.buffer_rgba())
+    assert fast.shape == full.shape
+    assert np.array_equal(fast, full)
