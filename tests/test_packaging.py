@@ -58,7 +58,7 @@ def test_the_consistency_check_can_fail(tmp_path, monkeypatch):
     """Would a disagreement be caught? Point the check at a broken copy."""
     (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
     (tmp_path / "environment.yml").write_text(
-        (ROOT / "environment.yml").read_text().replace("numpy>=1.26", "numpy>=1.20"))
+        (ROOT / "environment.yml").read_text().replace("numpy>=2.4", "numpy>=2.0"))
     monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
     with pytest.raises(AssertionError, match="numpy"):
         test_environment_yml_and_pyproject_agree_on_every_dependency()
