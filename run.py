@@ -72,8 +72,10 @@ def lab(args) -> int:
     extra = str(ROOT / "jupyter-config" / "learner")
     env["JUPYTER_CONFIG_PATH"] = extra + os.pathsep + env.get("JUPYTER_CONFIG_PATH", "")
     _say(f"opening JupyterLab at {START_PAGE} (stop it with Ctrl+C)")
-    return _run([PY, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}",
-                 f"--LabApp.default_url=/lab/tree/{START_PAGE}", *args], env=env)
+    cmd = [PY, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", f"--LabApp.default_url=/lab/tree/{START_PAGE}"]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI machines often run as root
+    return _run([*cmd, *args], env=env)
 
 
 def _apt_install(packages) -> None:

@@ -37,8 +37,9 @@ __all__ = [
     "load_catalogue",
 ]
 
-#: The three features of services, as Batalden et al. (2016) quote them from
-#: Osborne, Radnor & Nasi (2013).
+#: The three features of services.  The wording is the blog post's quotation of
+#: Batalden et al. (2016), who cite Osborne, Radnor & Nasi (2013) for them; it
+#: has not been checked against the full text of either paper.
 SERVICE_FEATURES = (
     ("intangible process", "A product is invariably concrete, while a service is an intangible process."),
     ("produced and consumed at once", "Unlike goods, services are produced and consumed simultaneously."),

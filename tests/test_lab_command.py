@@ -20,8 +20,9 @@ def _free_port():
 
 
 def _get(url):
+    """Status, body and final URL (after redirects) of a GET."""
     with urllib.request.urlopen(url, timeout=10) as r:
-        return r.status, r.read().decode("utf-8", "replace")
+        return r.status, r.read().decode("utf-8", "replace"), r.geturl()
 
 
 def test_lab_command_serves_the_start_page(tmp_path):
@@ -41,20 +42,20 @@ def test_lab_command_serves_the_start_page(tmp_path):
             if proc.poll() is not None:
                 raise AssertionError("JupyterLab exited early:\n" + proc.stdout.read())
             try:
-                status, page = _get(f"{base}/lab/tree/notebooks/00_start_here.ipynb?token={token}")
+                status, page, final_url = _get(f"{base}/?token={token}")
                 break
             except OSError:
                 time.sleep(0.5)
         assert status == 200, "JupyterLab did not answer within 120 s"
         assert "JupyterLab" in page
-        # The start page is the default URL, and it is served.
+        # Opening the server's address lands on the start page.
+        assert final_url.split("?")[0] == f"{base}/lab/tree/notebooks/00_start_here.ipynb"
         config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
                                       page, re.S).group(1))
-        assert config["defaultUrl"] == "/lab/tree/notebooks/00_start_here.ipynb"
         # Learners do not see nbgrader's instructor panels.
         for plugin in ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"):
             assert plugin in config["disabledExtensions"], plugin
-        status, body = _get(f"{base}/api/contents/notebooks/00_start_here.ipynb?token={token}")
+        status, body, _ = _get(f"{base}/api/contents/notebooks/00_start_here.ipynb?token={token}")
         assert status == 200 and json.loads(body)["type"] == "notebook"
     finally:
         proc.terminate()
