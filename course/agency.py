@@ -37,6 +37,7 @@ __all__ = [
     "AgencyProfile",
     "AgencySummary",
     "patient_share",
+    "patient_share_at",
     "agency_profile",
     "summarize",
     "PRESETS",
@@ -188,6 +189,18 @@ def patient_share(params: AgencyParams, times_days) -> np.ndarray:
     return share
 
 
+def patient_share_at(params: AgencyParams, day: float) -> float:
+    """The patient's share of agency on one day, as a plain float.
+
+    Examples
+    --------
+    >>> patient_share_at(AgencyParams(baseline=0.6), 100)
+    0.6
+    """
+    day = check_real(day, "day", "patient_share_at", low=-1e12, high=1e12)
+    return float(patient_share(params, [day])[0])
+
+
 def _time_grid(params: AgencyParams, n_points: int) -> np.ndarray:
     horizon = params.horizon_days
     pieces = [np.linspace(0.0, horizon, n_points)]
@@ -311,8 +324,8 @@ def _dominant_time(profile: AgencyProfile) -> float:
     return float(frac @ dt)
 
 
-def summarize(profile: AgencyProfile) -> AgencySummary:
-    """Summary measures of a profile.
+def summarize(profile) -> AgencySummary:
+    """Summary measures of a profile (an :class:`AgencyProfile`, or :class:`AgencyParams` to sample first).
 
     Examples
     --------
@@ -321,8 +334,12 @@ def summarize(profile: AgencyProfile) -> AgencySummary:
     >>> round(s.mean_professional, 3), round(s.peak_professional, 3), s.professional_dominant_fraction, s.concentration
     (0.25, 0.25, 0.0, 0.0)
     """
+    if isinstance(profile, AgencyParams):
+        profile = agency_profile(profile)
     if not isinstance(profile, AgencyProfile):
-        raise TypeError(f"'profile' must be an AgencyProfile. Got {type(profile).__name__} instead.")
+        raise TypeError(
+            f"'profile' must be an AgencyProfile or AgencyParams. Got {type(profile).__name__} instead."
+        )
     w = profile.weights()
     horizon = float(w.sum())
     def unit(x: float) -> float:  # remove rounding noise such as 1.0000000000000002

@@ -150,7 +150,7 @@ class ServiceProfile:
         mean_prof = float(np.mean(1.0 - patient_share(profile.params, t)))
         return cls(
             name=name or profile.params.name or "service",
-            episode_days=end - start,
+            episode_days=round(end - start, 9),  # no float noise such as 3.4000000000000057
             professional_share=min(max(mean_prof, 0.0), 1.0),
             concrete_procedure=concrete_procedure,
             physical_item=physical_item,

@@ -202,13 +202,17 @@ class ValueStreamMap:
         """The step with the longest process time (the first, on ties)."""
         return max(self.steps, key=lambda s: s.process_minutes)
 
-    def takt_time_minutes(self, demand: float, available_minutes: float) -> float:
-        """Takt time for ``demand`` patients in ``available_minutes``; see :func:`takt_time_minutes`."""
+    def takt_time_minutes(self, *, available_minutes: float, demand: float) -> float:
+        """Takt time for ``demand`` patients in ``available_minutes``; see :func:`takt_time_minutes`.
+
+        The arguments are keyword-only so that they cannot be swapped by accident.
+        """
         return takt_time_minutes(available_minutes, demand)
 
-    def meets_takt(self, demand: float, available_minutes: float) -> bool:
+    def meets_takt(self, *, available_minutes: float, demand: float) -> bool:
         """Can the bottleneck step keep pace with demand (one patient at a time)?"""
-        return self.bottleneck.process_minutes <= self.takt_time_minutes(demand, available_minutes)
+        return self.bottleneck.process_minutes <= self.takt_time_minutes(
+            available_minutes=available_minutes, demand=demand)
 
     def replace_step(self, index: int, **changes) -> "ValueStreamMap":
         """A new map with step ``index`` changed (maps are immutable).

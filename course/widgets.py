@@ -489,7 +489,7 @@ class ValueStreamExplorer(_Explorer):
         self._map = vsm = self.map
         self.stripe = profile = self._profile()
         cov = vsm.coverage(profile)
-        takt = vsm.takt_time_minutes(self.demand.value, self.available.value)
+        takt = vsm.takt_time_minutes(available_minutes=self.available.value, demand=self.demand.value)
         b = vsm.bottleneck
         self.coverage = cov
         self.readout.value = "<b>What the map measures</b>" + _table([
@@ -499,7 +499,7 @@ class ValueStreamExplorer(_Explorer):
             ("Process cycle efficiency", f"{vsm.process_cycle_efficiency:.3%}"),
             ("Takt time", f"{takt:.1f} minutes per patient"),
             ("Bottleneck step", f"{b.name} ({b.process_minutes:.0f} min)"
-             + ("" if vsm.meets_takt(self.demand.value, self.available.value) else ": slower than takt")),
+             + ("" if vsm.meets_takt(available_minutes=self.available.value, demand=self.demand.value) else ": slower than takt")),
         ]) + "<b>What the map cannot see</b>" + _table([
             ("Journey's agency-time inside the steps", f"{cov.seen_fraction:.2%}"),
             ("Patient's agency in what the map calls waiting", f"{cov.patient_in_waits_fraction:.0%}"),

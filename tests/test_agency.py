@@ -150,3 +150,13 @@ def test_deeper_episode_never_raises_patient_share(p, extra):
         for e in p.episodes))
     t = np.linspace(0, p.horizon_days, 200)
     assert np.all(patient_share(deeper, t) <= patient_share(p, t) + 1e-12)
+
+
+def test_summarize_accepts_params_and_share_at_one_day_is_a_float():
+    p = PRESETS["Cataract surgery"]
+    assert summarize(p) == summarize(agency_profile(p))
+    from course.agency import patient_share_at
+    v = patient_share_at(p, 30.001)
+    assert type(v) is float and v == pytest.approx(0.9 * 0.05)
+    with pytest.raises(TypeError, match="'profile' must be an AgencyProfile or AgencyParams. Got str"):
+        summarize("cataract")
