@@ -1,0 +1,100 @@
+"""Command line of the course package: ``coproduction-course SUBCOMMAND ...``.
+
+Subcommands
+-----------
+grade
+    Grade every submission of one assignment with nbgrader; writes ``grades.csv``,
+    ``feedback/<student>.html`` and ``report.html`` (see ``docs/grading.md``).
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main", "build_parser"]
+
+
+def _positive_int(name):
+    def parse(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{name}' must be an integer >= 1. Got {text!r} instead.") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(
+                f"'{name}' must be an integer >= 1. Got {text!r} instead.")
+        return value
+    return parse
+
+
+def _positive_float(name):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"'{name}' must be a number of seconds in (0, inf). Got {text!r} instead.") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(
+                f"'{name}' must be a number of seconds in (0, inf). Got {text!r} instead.")
+        return value
+    return parse
+
+
+def build_parser():
+    from .grading.collect import DEFAULT_LMS_PATTERN
+
+    parser = argparse.ArgumentParser(prog="coproduction-course",
+                                     description="Tools for the Coproduction of Health course.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    g = sub.add_parser("grade", help="grade all submissions of one assignment",
+                       description="Grade every submission of ASSIGNMENT with nbgrader, in "
+                                   "parallel and isolated; write grades.csv, feedback and a report.")
+    g.add_argument("assignment", help="assignment name, a folder of the solutions directory")
+    g.add_argument("submissions", help="nbgrader submitted/ folder (<student>/<assignment>/"
+                   "<notebook>.ipynb), or a flat folder or .zip as an LMS downloads it")
+    g.add_argument("--jobs", type=_positive_int("jobs"), default=None,
+                   help="worker processes (default: number of CPUs)")
+    g.add_argument("--out", default="graded", help="output folder (default: ./graded)")
+    g.add_argument("--db", default=None, help="gradebook URL: sqlite:///PATH (default: the "
+                   "course's) or postgresql://USER@HOST:PORT/DATABASE")
+    g.add_argument("--timeout", type=_positive_float("timeout"), default=60,
+                   help="seconds one cell may run (default: 60)")
+    g.add_argument("--course-root", default=".", help="folder with nbgrader_config.py and "
+                   "the solutions (default: current folder)")
+    g.add_argument("--lms-pattern", default=DEFAULT_LMS_PATTERN,
+                   help="regular expression with named groups student_id and file_id for LMS "
+                        f"file names (default: {DEFAULT_LMS_PATTERN!r})".replace("%", "%%"))
+    g.add_argument("--memory-mb", type=_positive_int("memory-mb"), default=2048,
+                   help="memory limit of one student's kernel in MB (default: 2048)")
+    g.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the command line; returns the exit status."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "grade":
+        from .grading import GradeOptions, GradingSetupError, run_grade
+        try:
+            opts = GradeOptions(assignment=args.assignment, submissions=args.submissions,
+                                out=args.out, jobs=args.jobs or 0, db=args.db,
+                                timeout=args.timeout, course_root=args.course_root,
+                                lms_pattern=args.lms_pattern, memory_mb=args.memory_mb,
+                                quiet=args.quiet)
+            return run_grade(opts)
+        except GradingSetupError as exc:
+            print(f"coproduction-course grade: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("interrupted: grades already recorded are kept; run the same command "
+                  "again to grade the rest", file=sys.stderr)
+            return 130
+    parser.error(f"unknown command {args.command!r}")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""An append-only record of every grading result, keyed by student and submission hash.
+
+Each line of ``journal.jsonl`` is one JSON object written in a single ``write`` and
+flushed to disk (``fsync``) before the run moves on, so that an interrupted run (Ctrl-C,
+crash, power cut) loses at most the submission being written. A truncated last line is
+ignored when reading. Lines are never rewritten or deleted: a later failed re-grade
+cannot hide a grade already recorded.
+"""
+from __future__ import annotations
+
+import json
+import os
+
+__all__ = ["Journal"]
+
+
+class Journal:
+    """``journal.jsonl`` in the output folder."""
+
+    def __init__(self, path):
+        self.path = path
+        self.entries = {}   # (student_id, key) -> latest entry
+        if os.path.exists(path):
+            with open(path, "rb") as fh:
+                fh.seek(0, os.SEEK_END)
+                if fh.tell():
+                    fh.seek(-1, os.SEEK_END)
+                    if fh.read(1) != b"\n":  # cut short by a crash: start a fresh line
+                        with open(path, "ab") as out:
+                            out.write(b"\n")
+            with open(path, encoding="utf-8") as fh:
+                for line in fh:
+                    try:
+                        entry = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue  # a line cut short by a crash
+                    self.entries[(entry["student_id"], entry["key"])] = entry
+
+    def get(self, student_id, key):
+        """The recorded result for this exact submission, unless it should be retried."""
+        entry = self.entries.get((student_id, key))
+        if entry and not entry.get("retry"):
+            return entry
+        return None
+
+    def append(self, entry):
+        line = json.dumps(entry, sort_keys=True) + "\n"
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        try:
+            os.write(fd, line.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        self.entries[(entry["student_id"], entry["key"])] = entry

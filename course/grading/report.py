@@ -1,0 +1,141 @@
+"""Write ``grades.csv`` and ``report.html`` (score distribution, question difficulty).
+
+Figures are drawn with matplotlib's Agg canvas on a :class:`~matplotlib.figure.Figure`
+(never pyplot's global state), embedded as base64 PNG, each with alt text saying what
+it shows.
+"""
+from __future__ import annotations
+
+import base64
+import csv
+import html
+import io
+
+__all__ = ["CSV_COLUMNS", "write_grades_csv", "write_report", "question_difficulty"]
+
+CSV_COLUMNS = ["student_id", "score", "max_score", "status", "reason"]
+
+
+def _fmt(x):
+    return f"{x:g}" if isinstance(x, (int, float)) else ""
+
+
+def write_grades_csv(path, rows):
+    """One row per student, sorted by student id, with exactly :data:`CSV_COLUMNS`."""
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(CSV_COLUMNS)
+        for r in sorted(rows, key=lambda r: r["student_id"]):
+            w.writerow([r["student_id"], _fmt(r["score"]), _fmt(r["max_score"]), r["status"],
+                        r["reason"]])
+
+
+def question_difficulty(rows):
+    """``{grade_id: (mean fraction of points earned, max points)}`` over graded rows.
+
+    Examples
+    --------
+    >>> rows = [{"status": "graded", "grades": {"nb": {"grades": {"q": {"auto_score": 1,
+    ...          "max_score": 2}}}}}, {"status": "graded", "grades": {"nb": {"grades": {
+    ...          "q": {"auto_score": 2, "max_score": 2}}}}}]
+    >>> question_difficulty(rows)
+    {'nb: q': (0.75, 2)}
+    """
+    acc = {}
+    for r in rows:
+        if r["status"] != "graded":
+            continue
+        for nb, data in (r.get("grades") or {}).items():
+            for gid, g in data["grades"].items():
+                if not g.get("max_score") or g.get("needs_manual_grade"):
+                    continue
+                key = f"{nb}: {gid}"
+                acc.setdefault(key, [[], g["max_score"]])[0].append(
+                    (g.get("auto_score") or 0) / g["max_score"])
+    return {k: (sum(v) / len(v), m) for k, (v, m) in acc.items()}
+
+
+def _png(fig):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _score_figure(scores, max_score):
+    from matplotlib.figure import Figure
+    fig = Figure(figsize=(6, 3))
+    ax = fig.add_subplot()
+    bins = max(1, min(20, int(max_score or 1) + 1))
+    ax.hist(scores, bins=bins, range=(0, max_score or 1), color="#0072B2",
+            edgecolor="black", hatch="//")
+    ax.set_xlabel(f"score (out of {max_score:g})")
+    ax.set_ylabel("students")
+    ax.set_title("Score distribution (graded submissions)")
+    if scores:
+        mean = sum(scores) / len(scores)
+        alt = (f"Histogram of {len(scores)} graded scores out of {max_score:g}; mean "
+               f"{mean:.2f}, lowest {min(scores):g}, highest {max(scores):g}.")
+    else:
+        alt = "No submission was graded, so the score histogram is empty."
+    return _png(fig), alt
+
+
+def _difficulty_figure(diff):
+    from matplotlib.figure import Figure
+    names = list(diff)
+    fig = Figure(figsize=(6, 0.5 + 0.4 * max(1, len(names))))
+    ax = fig.add_subplot()
+    vals = [diff[n][0] for n in names]
+    ax.barh(range(len(names)), vals, color="#E69F00", edgecolor="black")
+    ax.set_yticks(range(len(names)), names)
+    ax.set_xlim(0, 1)
+    ax.invert_yaxis()
+    for i, v in enumerate(vals):
+        ax.text(min(v + 0.02, 0.9), i, f"{v:.0%}", va="center")
+    ax.set_xlabel("mean fraction of points earned")
+    ax.set_title("Question difficulty (autograded cells)")
+    alt = "Mean fraction of points earned per graded cell: " + "; ".join(
+        f"{n} {v:.0%}" for n, v in zip(names, vals)) + "." if names else "No graded cells."
+    return _png(fig), alt
+
+
+def write_report(path, *, assignment, rows, max_score, protections, seconds):
+    """Write the HTML report for one run."""
+    graded = [r for r in rows if r["status"] == "graded"]
+    rejected = [r for r in rows if r["status"] == "rejected"]
+    scores = [r["score"] for r in graded]
+    png1, alt1 = _score_figure(scores, max_score or 0)
+    png2, alt2 = _difficulty_figure(question_difficulty(rows))
+    e = html.escape
+    rej_rows = "".join(f"<tr><td>{e(r['student_id'])}</td><td>{e(r['reason'])}</td></tr>"
+                       for r in sorted(rejected, key=lambda r: r["student_id"]))
+    notes = "".join(f"<tr><td>{e(r['student_id'])}</td><td>{_fmt(r['score'])}</td>"
+                    f"<td>{e(r['reason'])}</td></tr>"
+                    for r in sorted(graded, key=lambda r: r["student_id"]) if r["reason"])
+    prot = "".join(f"<li>{e(p)}</li>" for p in protections)
+    mean = f"{sum(scores) / len(scores):.2f}" if scores else "n/a"
+    doc = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>Grading report: {e(assignment)}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:auto}}
+table{{border-collapse:collapse}}td,th{{border:1px solid #888;padding:.3em .6em;text-align:left}}</style>
+</head><body>
+<h1>Grading report: {e(assignment)}</h1>
+<p>{len(graded)} graded, {len(rejected)} rejected; mean score {mean} out of {_fmt(max_score)};
+grading took {seconds:.1f} s.</p>
+<h2>Score distribution</h2>
+<img src="data:image/png;base64,{png1}" alt="{e(alt1)}">
+<h2>Question difficulty</h2>
+<img src="data:image/png;base64,{png2}" alt="{e(alt2)}">
+<h2>Rejected submissions</h2>
+<table><thead><tr><th scope="col">student</th><th scope="col">reason</th></tr></thead>
+<tbody>{rej_rows or '<tr><td colspan="2">none</td></tr>'}</tbody></table>
+<h2>Graded with notes</h2>
+<table><thead><tr><th scope="col">student</th><th scope="col">score</th><th scope="col">note</th></tr></thead>
+<tbody>{notes or '<tr><td colspan="3">none</td></tr>'}</tbody></table>
+<h2>How student code was isolated</h2><ul>{prot}</ul>
+</body></html>
+"""
+    with open(path, "w", encoding="utf-8") as fh:
+        fh.write(doc)

@@ -1,0 +1,463 @@
+"""The ``grade`` command: from a folder of submissions to grades, feedback and a report.
+
+Steps, in order (each depends on the one before):
+
+1. check the arguments and the course (unknown assignment, missing solutions, unwritable
+   output folder end the command with a message; nothing else does);
+2. generate the student version once into a private template (its gradebook holds the
+   assignment's cells) and make sure the course gradebook knows the assignment;
+3. collect the submissions and pre-flight each one (:mod:`.preflight`); a submission whose
+   content hash is already in the journal is not graded again;
+4. grade the rest in worker processes, each in its own scratch folder (:mod:`.worker`);
+5. merge each result into the course gradebook from this process only (a single writer),
+   write its feedback, then append it to the journal (the commit point);
+6. write ``grades.csv`` and ``report.html`` and print a summary.
+"""
+from __future__ import annotations
+
+import concurrent.futures as cf
+import glob
+import hashlib
+import json
+import multiprocessing
+import os
+import shutil
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+
+from . import collect as _collect
+from .journal import Journal
+from .preflight import preflight
+from .report import write_grades_csv, write_report
+
+__all__ = ["GradeOptions", "run_grade", "GradingSetupError", "GRADER_VERSION"]
+
+#: Part of every journal key: bump it when a change to the grader changes grades.
+GRADER_VERSION = "1"
+
+
+class GradingSetupError(ValueError):
+    """The command cannot run at all (bad argument, missing course files)."""
+
+
+@dataclass(frozen=True)
+class GradeOptions:
+    assignment: str
+    submissions: str
+    out: str = "graded"
+    jobs: int = 0
+    db: str | None = None
+    timeout: int = 60
+    course_root: str = "."
+    lms_pattern: str = _collect.DEFAULT_LMS_PATTERN
+    memory_mb: int = 2048
+    quiet: bool = False
+
+    def __post_init__(self):
+        if not isinstance(self.jobs, int) or self.jobs < 0:
+            raise GradingSetupError(f"'jobs' must be an integer >= 1 (0 means one per CPU). "
+                                    f"Got {self.jobs!r} instead.")
+        if not isinstance(self.timeout, (int, float)) or self.timeout <= 0:
+            raise GradingSetupError(f"'timeout' must be a number of seconds in (0, inf). "
+                                    f"Got {self.timeout!r} instead.")
+        if not isinstance(self.memory_mb, int) or self.memory_mb < 256:
+            raise GradingSetupError(f"'memory_mb' must be an integer >= 256. "
+                                    f"Got {self.memory_mb!r} instead.")
+
+
+def _quiet_warnings():
+    try:
+        from sqlalchemy.exc import SAWarning
+        warnings.filterwarnings("ignore", category=SAWarning)
+    except ImportError:  # pragma: no cover
+        pass
+
+
+def _load_config(course_root):
+    from traitlets.config import Config
+    from traitlets.config.loader import PyFileConfigLoader
+    path = os.path.join(course_root, "nbgrader_config.py")
+    if os.path.exists(path):
+        return PyFileConfigLoader("nbgrader_config.py", path=course_root).load_config()
+    return Config()
+
+
+def _db_url(opts, config, course_root):
+    url = opts.db or config.CourseDirectory.get("db_url") or (
+        "sqlite:///" + os.path.join(os.path.abspath(course_root), "gradebook.db"))
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    if not (url.startswith("sqlite:///") or url.startswith("postgresql+psycopg://")
+            or url.startswith("postgresql+psycopg2://")):
+        raise GradingSetupError(
+            "'db' must be a sqlite:///PATH or postgresql://USER@HOST:PORT/DATABASE URL. "
+            f"Got {url!r} instead.")
+    return url
+
+
+def _generate(config, root, source_dir, release_dir, db_url, assignment):
+    """Run nbgrader's generate_assignment with ``root`` as a private course folder."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    c = _copy_config(config)
+    c.CourseDirectory.root = root
+    c.CourseDirectory.source_directory = source_dir
+    c.CourseDirectory.release_directory = release_dir
+    c.CourseDirectory.db_url = db_url
+    c.Exchange.root = os.path.join(root, "exchange")
+    api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
+    res = api.generate_assignment(assignment, force=True)
+    if not res["success"]:
+        raise GradingSetupError(
+            f"nbgrader could not generate the student version of {assignment!r} from "
+            f"its solutions: {res.get('error') or ''}{(res.get('log') or '')[-1500:]}")
+
+
+def _copy_config(config):
+    import copy
+    return copy.deepcopy(config)
+
+
+def _definition_hash(source_dir):
+    h = hashlib.sha256()
+    for path in sorted(glob.glob(os.path.join(source_dir, "**", "*"), recursive=True)):
+        if os.path.isfile(path):
+            h.update(os.path.relpath(path, source_dir).encode())
+            with open(path, "rb") as fh:
+                h.update(hashlib.sha256(fh.read()).digest())
+    return h.hexdigest()[:16]
+
+
+def _ensure_main_gradebook(config, db_url, template_root, assignment, release_nbs, course_id):
+    """Make sure the course gradebook has the assignment with the released cells."""
+    from nbgrader.api import Gradebook, MissingEntry
+    wanted = {name: sorted(g for g in _grade_cells(nb)) for name, nb in release_nbs.items()}
+    try:
+        with Gradebook(db_url, course_id) as gb:
+            a = gb.find_assignment(assignment)
+            have = {nb.name: sorted(gc.name for gc in nb.grade_cells) for nb in a.notebooks}
+        if have == wanted:
+            return
+    except MissingEntry:
+        pass
+    _generate(config, template_root, "source", "release_main", db_url, assignment)
+
+
+def _grade_cells(nb):
+    for cell in nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade"):
+            yield meta["grade_id"]
+
+
+def _merge(db_url, course_id, assignment, student, grades, timestamp):
+    """Copy one worker's grades into the course gradebook (manual scores are kept)."""
+    from nbgrader.api import Gradebook
+    with Gradebook(db_url, course_id) as gb:
+        gb.update_or_create_student(student)
+        if timestamp:
+            gb.update_or_create_submission(assignment, student, timestamp=timestamp)
+        else:
+            gb.update_or_create_submission(assignment, student)
+        sub = gb.find_submission(assignment, student)
+        known = {nb.name for nb in sub.notebooks}
+        for nb_name in known:
+            data = grades.get(nb_name)
+            for grade in gb.find_submission_notebook(nb_name, assignment, student).grades:
+                g = (data or {}).get("grades", {}).get(grade.name)
+                if g is None:  # notebook missing from the submission: zero, like nbgrader
+                    grade.auto_score, grade.needs_manual_grade = 0, False
+                else:
+                    grade.auto_score = g["auto_score"]
+                    grade.needs_manual_grade = g["needs_manual_grade"]
+            if data:
+                for cm in gb.find_submission_notebook(nb_name, assignment, student).comments:
+                    if cm.name in data.get("comments", {}):
+                        cm.auto_comment = data["comments"][cm.name]
+        gb.db.commit()
+
+
+def _score(db_url, course_id, assignment, student):
+    from nbgrader.api import Gradebook, MissingEntry
+    with Gradebook(db_url, course_id) as gb:
+        try:
+            sub = gb.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        return float(sub.score), float(sub.max_score)
+
+
+def _max_score(db_url, course_id, assignment):
+    from nbgrader.api import Gradebook
+    with Gradebook(db_url, course_id) as gb:
+        return float(gb.find_assignment(assignment).max_score)
+
+
+def _atomic_write(path, text):
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def _write_student_files(course_root, coursedirs, assignment, student, result, notebooks,
+                         timestamp, copy_submitted):
+    auto = os.path.join(course_root, coursedirs["autograded"], student, assignment)
+    os.makedirs(auto, exist_ok=True)
+    for name, text in result.get("autograded", {}).items():
+        _atomic_write(os.path.join(auto, name + ".ipynb"), text)
+    if copy_submitted:
+        sub = os.path.join(course_root, coursedirs["submitted"], student, assignment)
+        os.makedirs(sub, exist_ok=True)
+        for name, text in notebooks.items():
+            _atomic_write(os.path.join(sub, name + ".ipynb"), text)
+        if timestamp:
+            _atomic_write(os.path.join(sub, "timestamp.txt"), timestamp)
+
+
+def _feedback_html(student, feedback):
+    if len(feedback) == 1:
+        return next(iter(feedback.values()))
+    import html
+    parts = "".join(
+        f"<h2>{html.escape(n)}</h2><iframe title='feedback on {html.escape(n)}' "
+        f"style='width:100%;height:80vh' srcdoc=\"{html.escape(t, quote=True)}\"></iframe>"
+        for n, t in sorted(feedback.items()))
+    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Feedback for "
+            f"{html.escape(student)}</title></head><body><h1>Feedback for "
+            f"{html.escape(student)}</h1>{parts}</body></html>")
+
+
+def _neutralised_notes(result):
+    notes = []
+    for fail in result.get("neutralised", []):
+        text = result.get("autograded", {}).get(fail["notebook"])
+        label = f"cell {fail['index'] + 1}"
+        if text:
+            cells = json.loads(text)["cells"]
+            if fail["index"] < len(cells):
+                gid = cells[fail["index"]].get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                if gid:
+                    label += f" ({gid})"
+        notes.append(f"{label} of {fail['notebook']} was not run and earned no points: "
+                     f"{fail['why']}")
+    return notes
+
+
+def _hides(paths, keep):
+    """Paths to hide from kernels, minus any that contain what the kernel needs."""
+    out, skipped = [], []
+    for p in paths:
+        if not p or not os.path.exists(p):
+            continue
+        rp = os.path.realpath(p)
+        if any(os.path.realpath(k) == rp or os.path.realpath(k).startswith(rp + os.sep)
+               for k in keep):
+            skipped.append(rp)
+        else:
+            out.append(rp)
+    return out, skipped
+
+
+def run_grade(opts: GradeOptions) -> int:
+    """Grade every submission; returns the exit status (0 when the command could run)."""
+    _quiet_warnings()
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    started = time.monotonic()
+    course_root = os.path.abspath(opts.course_root)
+    if not os.path.isdir(course_root):
+        raise GradingSetupError(f"'course_root' must be a folder holding nbgrader_config.py and "
+                                f"the solutions. Got {opts.course_root!r} instead.")
+    config = _load_config(course_root)
+    cd = config.CourseDirectory
+    source_name = cd.get("source_directory", "source")
+    course_id = cd.get("course_id", "default_course")
+    solutions = os.path.join(course_root, source_name)
+    available = sorted(d for d in os.listdir(solutions)
+                       if os.path.isdir(os.path.join(solutions, d)) and not d.startswith(".")
+                       ) if os.path.isdir(solutions) else []
+    if not available:
+        raise GradingSetupError(
+            f"no solutions found: {os.path.join(opts.course_root, source_name)!r} must hold "
+            "one folder per assignment (the instructor notebooks).")
+    if opts.assignment not in available:
+        raise GradingSetupError(f"'assignment' must be one of {available}. "
+                                f"Got {opts.assignment!r} instead.")
+    if not glob.glob(os.path.join(solutions, opts.assignment, "*.ipynb")):
+        raise GradingSetupError(f"the solutions folder of {opts.assignment!r} holds no notebook.")
+    if not os.path.exists(opts.submissions):
+        raise GradingSetupError(f"'submissions' must be a folder or a .zip file. "
+                                f"Got {opts.submissions!r}, which does not exist.")
+    out = os.path.abspath(opts.out)
+    try:
+        os.makedirs(os.path.join(out, "feedback"), exist_ok=True)
+        probe = tempfile.NamedTemporaryFile(dir=out, prefix=".write-test-")
+        probe.close()
+    except OSError as exc:
+        raise GradingSetupError(f"'out' must be a folder this command can write to. "
+                                f"Got {opts.out!r} ({exc.strerror or exc}).") from None
+    db_url = _db_url(opts, config, course_root)
+    jobs = opts.jobs or os.cpu_count() or 1
+    coursedirs = {"submitted": cd.get("submitted_directory", "submitted"),
+                  "autograded": cd.get("autograded_directory", "autograded"),
+                  "feedback": cd.get("feedback_directory", "feedback")}
+    timeout = int(opts.timeout) if float(opts.timeout).is_integer() else opts.timeout
+
+    scratch_root = tempfile.mkdtemp(prefix="cg-")
+    os.chmod(scratch_root, 0o711)
+    try:
+        return _run(opts, config, course_root, solutions, course_id, db_url, out, jobs,
+                    coursedirs, timeout, scratch_root, started)
+    finally:
+        shutil.rmtree(scratch_root, ignore_errors=True)
+
+
+def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, coursedirs,
+         timeout, scratch_root, started):
+    import nbformat
+    from tqdm import tqdm
+
+    from .sandbox import probe_sandbox
+    from .worker import grade_one
+
+    A = opts.assignment
+    template = os.path.join(scratch_root, "template")
+    os.makedirs(template, mode=0o700)
+    shutil.copytree(os.path.join(solutions, A), os.path.join(template, "source", A))
+    template_db = os.path.join(template, "gradebook.db")
+    _generate(config, template, "source", "release", "sqlite:///" + template_db, A)
+    release_dir = os.path.join(template, "release", A)
+    release_nbs = {os.path.splitext(os.path.basename(p))[0]: nbformat.read(p, as_version=4)
+                   for p in sorted(glob.glob(os.path.join(release_dir, "*.ipynb")))}
+    _ensure_main_gradebook(config, db_url, template, A, release_nbs, course_id)
+    max_score = _max_score(db_url, course_id, A)
+    salt = f"{GRADER_VERSION}|{A}|{_definition_hash(os.path.join(solutions, A))}|{timeout}"
+
+    subs, unmatched = _collect.collect_submissions(opts.submissions, A, opts.lms_pattern)
+    submitted_dir = os.path.realpath(os.path.join(course_root, coursedirs["submitted"]))
+    copy_submitted = os.path.realpath(opts.submissions) != submitted_dir
+
+    keep = [sys.prefix, sys.base_prefix, scratch_root]
+    hide_candidates = [solutions, out, opts.submissions,
+                       os.path.join(course_root, "nbgrader_config.py")]
+    hide_candidates += [os.path.join(course_root, d) for d in coursedirs.values()]
+    if db_url.startswith("sqlite:///"):
+        hide_candidates.append(db_url[len("sqlite:///"):])
+    hides, not_hidden = _hides(hide_candidates, keep)
+    plan = probe_sandbox(hides=hides, scratch_root=scratch_root, memory_mb=opts.memory_mb,
+                         cpu_seconds=max(120, int(timeout) * 20))
+    protections = list(plan.protections) + [
+        f"NOT hidden (it contains the Python installation or scratch space): {p}"
+        for p in not_hidden]
+
+    journal = Journal(os.path.join(out, "journal.jsonl"))
+    rows, tasks = {}, []
+    for sub in subs:
+        key = sub.content_hash(salt)
+        entry = journal.get(sub.student_id, key)
+        if entry:
+            if entry["status"] == "graded" and _score(db_url, course_id, A, sub.student_id) is None:
+                _merge(db_url, course_id, A, sub.student_id, entry["grades"], sub.timestamp)
+            rows[sub.student_id] = entry
+            continue
+        pf = preflight(sub.files, release_nbs, sub.problems)
+        if pf.status == "rejected":
+            entry = {"student_id": sub.student_id, "key": key, "status": "rejected",
+                     "score": 0.0, "max_score": max_score, "reason": pf.reason}
+            journal.append(entry)
+            rows[sub.student_id] = entry
+            continue
+        tasks.append({"student_id": sub.student_id, "assignment": A, "key": key,
+                      "notebooks": pf.notebooks, "notes": pf.notes, "timestamp": sub.timestamp,
+                      "template_db": template_db, "release_dir": release_dir,
+                      "scratch_root": scratch_root, "plan": plan, "timeout": timeout,
+                      "config": config, "bin_dir": os.path.dirname(sys.executable)})
+
+    def finish(task, result):
+        sid = task["student_id"]
+        if result.get("status") == "graded":
+            _merge(db_url, course_id, A, sid, result["grades"], task["timestamp"])
+            _write_student_files(course_root, coursedirs, A, sid, result, task["notebooks"],
+                                 task["timestamp"], copy_submitted)
+            if result.get("feedback"):
+                _atomic_write(os.path.join(out, "feedback", sid + ".html"),
+                              _feedback_html(sid, result["feedback"]))
+            score = _score(db_url, course_id, A, sid)
+            notes = task["notes"] + _neutralised_notes(result)
+            entry = {"student_id": sid, "key": task["key"], "status": "graded",
+                     "score": score[0] if score else 0.0, "max_score": max_score,
+                     "reason": "; ".join(notes), "grades": result["grades"],
+                     "neutralised": result.get("neutralised", []),
+                     "seconds": round(result.get("seconds", 0), 3)}
+        else:
+            entry = {"student_id": sid, "key": task["key"], "status": "rejected", "score": 0.0,
+                     "max_score": max_score, "retry": bool(result.get("retry")),
+                     "reason": "the notebook could not be graded: " + result.get("error", "")}
+        journal.append(entry)
+        rows[sid] = entry
+
+    _run_pool(tasks, jobs, grade_one, finish, tqdm, opts.quiet)
+
+    out_rows = []
+    for sub in subs:
+        entry = dict(rows[sub.student_id])
+        if entry["status"] == "graded":
+            score = _score(db_url, course_id, A, sub.student_id)
+            if score:
+                entry["score"] = score[0]
+        out_rows.append(entry)
+    write_grades_csv(os.path.join(out, "grades.csv"), out_rows)
+    elapsed = time.monotonic() - started
+    write_report(os.path.join(out, "report.html"), assignment=A, rows=out_rows,
+                 max_score=max_score, protections=protections, seconds=elapsed)
+    graded = [r for r in out_rows if r["status"] == "graded"]
+    mean = sum(r["score"] for r in graded) / len(graded) if graded else float("nan")
+    lines = [f"{'assignment':<22}{A}", f"{'graded':<22}{len(graded)}",
+             f"{'rejected':<22}{len(out_rows) - len(graded)}",
+             f"{'graded this run':<22}{len(tasks)}",
+             f"{'mean score':<22}{mean:.2f} / {max_score:g}",
+             f"{'time':<22}{elapsed:.1f} s ({jobs} worker(s))",
+             f"{'output':<22}{out}"]
+    if unmatched:
+        lines.append(f"{'ignored files':<22}{', '.join(unmatched[:10])}"
+                     + (" ..." if len(unmatched) > 10 else ""))
+    print("\n".join(lines))
+    return 0
+
+
+def _run_pool(tasks, jobs, fn, finish, tqdm, quiet):
+    """Run ``fn`` on every task in ``jobs`` processes; a crashed worker does not stop the rest."""
+    if not tasks:
+        return
+    attempts = {t["student_id"]: 0 for t in tasks}
+    pending = list(tasks)
+    ctx = multiprocessing.get_context("spawn")
+    with tqdm(total=len(tasks), file=sys.stderr, unit="submission", disable=quiet,
+              desc="grading") as bar:
+        while pending:
+            batch, pending = pending, []
+            pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(batch)), mp_context=ctx)
+            try:
+                futures = {pool.submit(fn, t): t for t in batch}
+                for fut in cf.as_completed(futures):
+                    task = futures[fut]
+                    try:
+                        result = fut.result()
+                    except cf.process.BrokenProcessPool:
+                        attempts[task["student_id"]] += 1
+                        if attempts[task["student_id"]] < 2:
+                            pending.append(task)
+                            continue
+                        result = {"status": "error", "retry": True,
+                                  "error": "the grading process crashed twice; it will be "
+                                           "tried again on the next run"}
+                    except Exception as exc:
+                        result = {"status": "error", "retry": True,
+                                  "error": f"{type(exc).__name__}: {exc}"}
+                    finish(task, result)
+                    bar.update(1)
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)

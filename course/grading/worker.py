@@ -1,0 +1,174 @@
+"""Grade one student's submission in a fresh scratch course folder (runs in a worker process).
+
+The scratch folder holds only what nbgrader needs for *this* student: a copy of the
+template gradebook (the assignment's cells), the released non-notebook files, and this
+student's notebooks. Nothing is written to the real course; the parent merges the
+returned grades into the real gradebook (a single writer).
+
+Layout of ``scratch_root/<random>/`` (``scratch_root`` is mode 0711, not listable)::
+
+    course/   mode 0700, owned by the grader: gradebook.db, submitted/, autograded/, feedback/
+    box/      owned by the student's sandbox uid: the kernel's only writable folder
+"""
+from __future__ import annotations
+
+import copy
+import glob
+import logging
+import os
+import shutil
+import time
+import uuid
+import warnings
+
+__all__ = ["grade_one", "MAX_ATTEMPTS"]
+
+#: Each attempt after the first neutralises one more cell that broke the kernel.
+MAX_ATTEMPTS = 6
+
+
+def _quiet():
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:
+        from sqlalchemy.exc import SAWarning
+        warnings.filterwarnings("ignore", category=SAWarning)
+    except ImportError:  # pragma: no cover
+        pass
+    logging.getLogger("traitlets").setLevel(logging.CRITICAL)
+
+
+def _copy_release_files(release_dir, dest, uid=None):
+    for src in glob.glob(os.path.join(release_dir, "**", "*"), recursive=True):
+        if os.path.isdir(src) or src.endswith(".ipynb") or "/." in src:
+            continue
+        target = os.path.join(dest, os.path.relpath(src, release_dir))
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+        shutil.copyfile(src, target)
+        if uid is not None:
+            os.chown(target, uid, uid)
+
+
+def _config(task, course, kcfg, neutralise):
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata,
+                                        IgnorePattern, LimitOutput, SaveAutoGrades)
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+    from .execute import GuardedExecute, HideHiddenTests
+    from .sandbox import SandboxKernelManager
+
+    c = copy.deepcopy(task["config"])
+    c.CourseDirectory.root = course
+    c.CourseDirectory.source_directory = "source"
+    c.CourseDirectory.release_directory = "release"
+    c.CourseDirectory.db_url = "sqlite:///" + os.path.join(course, "gradebook.db")
+    c.Exchange.root = os.path.join(course, "exchange")
+    c.Execute.timeout = task["timeout"]
+    c.OverwriteCells.add_missing_cells = True
+    # Order as in nbgrader's Autograde.autograde_preprocessors, with Execute replaced.
+    c.Autograde.autograde_preprocessors = [
+        GuardedExecute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    # Order as in nbgrader's GenerateFeedback.preprocessors, hidden tests removed last.
+    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
+    c.GuardedExecute.kernel_manager_class = SandboxKernelManager
+    c.GuardedExecute.neutralise = neutralise
+    for key, value in kcfg.items():
+        setattr(c.SandboxKernelManager, key, value)
+    return c
+
+
+def _read_grades(db_url, assignment, student):
+    from nbgrader.api import Gradebook
+    out = {}
+    with Gradebook(db_url) as gb:
+        sub = gb.find_submission(assignment, student)
+        for nb in sub.notebooks:
+            cells = {}
+            for g in nb.grades:
+                cells[g.name] = {"auto_score": g.auto_score, "max_score": g.max_score,
+                                 "needs_manual_grade": bool(g.needs_manual_grade),
+                                 "cell_type": g.cell.cell_type}
+            comments = {cm.name: cm.auto_comment for cm in nb.comments}
+            out[nb.name] = {"grades": cells, "comments": comments}
+    return out
+
+
+def _last_error(log):
+    lines = [ln for ln in (log or "").splitlines() if "ERROR" in ln or "Error" in ln]
+    return lines[-1].strip()[:300] if lines else "nbgrader could not grade this notebook"
+
+
+def grade_one(task):
+    """Grade one submission; returns a plain dict (picklable), never raises for bad input."""
+    _quiet()
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    from . import execute
+    from .sandbox import kernel_config, kill_uid, make_box, new_sandbox_uid
+
+    os.environ["PATH"] = task["bin_dir"] + os.pathsep + os.environ.get("PATH", "")
+    started = time.monotonic()
+    student, assignment = task["student_id"], task["assignment"]
+    plan = task["plan"]
+    uid = new_sandbox_uid() if plan.drop_user else None
+    name = uuid.uuid4().hex[:12]
+    box = make_box(task["scratch_root"], name, uid)
+    base = os.path.dirname(box)
+    course = os.path.join(base, "course")
+    os.makedirs(course, mode=0o700)
+    result = {"student_id": student, "key": task["key"], "neutralised": [], "attempts": 0}
+    try:
+        shutil.copyfile(task["template_db"], os.path.join(course, "gradebook.db"))
+        _copy_release_files(task["release_dir"], os.path.join(course, "source", assignment))
+        _copy_release_files(task["release_dir"], os.path.join(box, "work"), uid)
+        sub_dir = os.path.join(course, "submitted", student, assignment)
+        os.makedirs(sub_dir)
+        for nb_name, text in task["notebooks"].items():
+            with open(os.path.join(sub_dir, nb_name + ".ipynb"), "w", encoding="utf-8") as fh:
+                fh.write(text)
+        if task.get("timestamp"):
+            with open(os.path.join(sub_dir, "timestamp.txt"), "w") as fh:
+                fh.write(task["timestamp"])
+        neutralise = {}
+        kcfg = kernel_config(plan, box, uid)
+        while True:
+            result["attempts"] += 1
+            execute.LAST_FAILURE.clear()
+            c = _config(task, course, kcfg, neutralise)
+            api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
+            res = api.autograde(assignment, student, force=True, create=True)
+            kill_uid(uid)
+            if res["success"]:
+                break
+            fail = dict(execute.LAST_FAILURE)
+            if (not fail or result["attempts"] >= MAX_ATTEMPTS
+                    or str(fail["index"]) in neutralise.get(fail["notebook"], {})):
+                result.update(status="error", error=_last_error(res.get("log")),
+                              log=(res.get("log") or "")[-4000:])
+                return result
+            neutralise.setdefault(fail["notebook"], {})[str(fail["index"])] = fail["why"]
+            result["neutralised"].append(fail)
+        c = _config(task, course, kcfg, neutralise)
+        api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
+        result["grades"] = _read_grades(c.CourseDirectory.db_url, assignment, student)
+        fb = api.generate_feedback(assignment, student, force=True)
+        result["feedback"] = {}
+        for path in glob.glob(os.path.join(course, "feedback", student, assignment, "*.html")):
+            with open(path, encoding="utf-8") as fh:
+                result["feedback"][os.path.splitext(os.path.basename(path))[0]] = fh.read()
+        if not fb["success"] and not result["feedback"]:
+            result["feedback_error"] = _last_error(fb.get("log"))
+        result["autograded"] = {}
+        for path in glob.glob(os.path.join(course, "autograded", student, assignment, "*.ipynb")):
+            with open(path, encoding="utf-8") as fh:
+                result["autograded"][os.path.splitext(os.path.basename(path))[0]] = fh.read()
+        result["status"] = "graded"
+        return result
+    except Exception as exc:  # a grader bug must not stop the other students
+        result.update(status="error", error=f"{type(exc).__name__}: {exc}"[:300])
+        return result
+    finally:
+        result["seconds"] = time.monotonic() - started
+        kill_uid(uid)
+        shutil.rmtree(base, ignore_errors=True)
