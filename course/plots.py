@@ -21,7 +21,7 @@ from matplotlib.patches import Patch
 
 from course.agency import AgencyProfile, summarize
 from course.services import ServiceProfile, classify, PRODUCT_LIKE_AT, PURE_AT
-from course.value_stream import MINUTES_PER_DAY, ValueStreamMap
+from course.value_stream import ValueStreamMap
 
 __all__ = [
     "PATIENT_COLOUR",

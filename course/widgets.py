@@ -28,12 +28,55 @@ from PIL import Image
 
 from course import plots
 from course.agency import PRESETS, AgencyParams, Episode, agency_profile, summarize
-from course.services import LABELS, ServiceProfile, classify, load_catalogue
+from course.services import ServiceProfile, classify, load_catalogue
 from course.value_stream import MINUTES_PER_DAY, load_example_maps
 
 __all__ = ["AgencyExplorer", "ServiceExplorer", "ValueStreamExplorer", "render_figure_html"]
 
 _WIDE = W.Layout(width="420px")
+
+# ipywidgets 8 renders a slider's handle (role="slider") and its editable readout without an
+# accessible name: the visible description is not linked to them.  This script, shown once
+# with each explorer, names them after the description so that screen readers announce
+# "Patient agency at start, slider, 0.85".  It watches for widgets rendered later.
+_NAME_SLIDERS_JS = """
+(function () {
+  if (window.__courseNameSliders) { window.__courseNameSliders(); return; }
+  function name() {
+    document.querySelectorAll('.widget-slider').forEach(function (el) {
+      var label = el.querySelector('.widget-label');
+      var text = label ? label.textContent.trim() : '';
+      if (!text) { return; }
+      el.querySelectorAll('.noUi-handle').forEach(function (h) {
+        if (h.getAttribute('aria-label') !== text) { h.setAttribute('aria-label', text); }
+      });
+      el.querySelectorAll('.widget-readout').forEach(function (r) {
+        var t = text + ' (value)';
+        if (r.getAttribute('aria-label') !== t) { r.setAttribute('aria-label', t); }
+      });
+    });
+  }
+  window.__courseNameSliders = name;
+  name();
+  new MutationObserver(name).observe(document.body, {childList: true, subtree: true});
+})();
+"""
+
+
+def _near(old: float, new: float, step: float, log: bool = False) -> bool:
+    """Is ``new`` within half a slider step of ``old``?
+
+    The browser snaps a value set from Python (a preset's 2.0 days on a log
+    slider becomes 1.995) and sends the snapped value back; such an echo must
+    not change the model's input.
+    """
+    import math
+
+    if log:
+        if old <= 0 or new <= 0:
+            return False
+        old, new = math.log10(old), math.log10(new)
+    return abs(old - new) <= step / 2 + 1e-12
 _STYLE = {"description_width": "190px"}
 
 
@@ -137,9 +180,10 @@ class _Explorer:
         self.image.value = render_figure_html(self.figure, description, draw=False)
 
     def _ipython_display_(self):
-        from IPython.display import display
+        from IPython.display import Javascript, display
 
         display(self.ui)
+        display(Javascript(_NAME_SLIDERS_JS))
 
 
 def _slider(cls, description, value, lo, hi, step, fmt=None, **kw):
@@ -206,9 +250,19 @@ class AgencyExplorer(_Explorer):
         self._on_change()
 
     # reading controls into parameters ------------------------------------------
-    def _current_episode_from_sliders(self) -> Episode:
-        old = self._episodes[self.episode.value]
-        return Episode(self.start.value, self.duration.value, self.depth.value, self.recovery.value, old.label)
+    def _current_episode_from_sliders(self, index=None) -> Episode:
+        """Episode ``index`` (default: the selected one) as the sliders show it.
+
+        Stored values that the sliders only snapped to their step are kept.
+        """
+        old = self._episodes[self.episode.value if index is None else index]
+        start = old.start_days if _near(old.start_days, self.start.value, self.start.step) else self.start.value
+        duration = (old.duration_days if _near(old.duration_days, self.duration.value, self.duration.step, log=True)
+                    else self.duration.value)
+        depth = old.depth if _near(old.depth, self.depth.value, self.depth.step) else self.depth.value
+        recovery = (old.recovery_days if _near(old.recovery_days, self.recovery.value, self.recovery.step, log=True)
+                    else self.recovery.value)
+        return Episode(start, duration, depth, recovery, old.label)
 
     @property
     def params(self) -> AgencyParams:
@@ -267,9 +321,7 @@ class AgencyExplorer(_Explorer):
     def _commit_episode_sliders(self, previous):
         if previous is not None and previous < len(self._episodes):
             eps = list(self._episodes)
-            old = eps[previous]
-            eps[previous] = Episode(self.start.value, self.duration.value, self.depth.value,
-                                    self.recovery.value, old.label)
+            eps[previous] = self._current_episode_from_sliders(previous)
             self._episodes = tuple(eps)
 
     def _on_preset(self, change):
@@ -369,6 +421,7 @@ class ServiceExplorer(_Explorer):
         try:
             self.name.value = p.name
             self.episode_days.value = p.episode_days
+            self._loaded_days = p.episode_days
             self.professional_share.value = p.professional_share
             self.concrete_procedure.value = p.concrete_procedure
             self.physical_item.value = p.physical_item
@@ -382,7 +435,11 @@ class ServiceExplorer(_Explorer):
 
     @property
     def service(self) -> ServiceProfile:
-        return ServiceProfile(name=self.name.value.strip() or "Unnamed service", episode_days=self.episode_days.value,
+        days = self.episode_days.value
+        loaded = getattr(self, "_loaded_days", None)
+        if loaded is not None and _near(loaded, days, self.episode_days.step, log=True):
+            days = loaded  # the slider only snapped the catalogue's value to its step
+        return ServiceProfile(name=self.name.value.strip() or "Unnamed service", episode_days=days,
                               professional_share=self.professional_share.value,
                               concrete_procedure=self.concrete_procedure.value,
                               physical_item=self.physical_item.value, simultaneous=self.simultaneous.value)

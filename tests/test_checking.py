@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 from course.checking import (answer_digest, check_bool, check_fields, check_function, check_instance,
                              check_label, check_number, check_secret, check_value, self_check)
-from course.services import LABELS, ServiceProfile
+from course.services import LABELS
 from course.value_stream import Step
 
 

@@ -154,3 +154,37 @@ def test_blitted_update_matches_a_full_redraw(make, move):
     full = np.asarray(ex.figure.canvas.buffer_rgba())
     assert fast.shape == full.shape
     assert np.array_equal(fast, full)
+
+
+def test_values_snapped_by_the_browser_do_not_change_a_preset():
+    """When the front end echoes a preset's value snapped to the slider step, is the preset kept?"""
+    ex = AgencyExplorer(preset="Self-managing patient with occasional acute events")
+    exact = ex.params
+    ex.duration.value = 1.995  # 2.0 days snapped to the log slider's 0.01 step, as a browser sends it
+    ex.recovery.value = 5.012
+    assert ex.params == exact
+    assert f"{summarize(agency_profile(exact)).mean_professional:.0%}" in ex.readout.value
+    ex.duration.value = 3.0  # a real move is taken as it is
+    assert ex.params.episodes[0].duration_days == pytest.approx(3.0)
+    sx = ServiceExplorer(start_from="Hip or knee replacement (operation and stay)")
+    sx.episode_days.value = 3.388
+    assert sx.service.episode_days == 3.4
+    sx.episode_days.value = 10.0
+    assert sx.service.episode_days == 10.0
+
+
+def test_display_names_the_slider_handles_for_screen_readers():
+    """Does showing an explorer also send the script that gives slider handles an accessible name?"""
+    from IPython.display import Javascript
+
+    shown = []
+    import IPython.display as disp
+    original = disp.display
+    disp.display = lambda *objs, **kw: shown.extend(objs)
+    try:
+        AgencyExplorer()._ipython_display_()
+    finally:
+        disp.display = original
+    assert shown[0].__class__.__name__ == "VBox"
+    assert isinstance(shown[1], Javascript)
+    assert "noUi-handle" in shown[1].data and "aria-label" in shown[1].data

@@ -1,0 +1,366 @@
+"""Helpers for the browser suite: a JupyterLab server and a notebook driver.
+
+Kept out of ``conftest.py`` so the tests can import them by name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+FIXTURES = HERE / "fixtures"
+ARTIFACTS = REPO / "test-artifacts" / "browser"
+
+#: Where a Chromium may live, first match wins.  Debian's package installs
+#: /usr/bin/chromium; COURSE_BROWSER_EXECUTABLE overrides.
+#: Figures for the terminal summary (counts only; nothing asserts on time).
+STATS = {
+    "lessons": set(),          # lesson notebooks run in JupyterLab
+    "explorers": set(),        # explorer kinds driven in the browser
+    "interactions": 0,         # slider moves, drags, dropdown picks, key presses, saves
+    "axe_pages": 0,            # axe-core scans
+    "screenshots": 0,
+    "known_issues": {},        # id -> text: upstream problems tolerated, reported here
+    "skipped_no_browser": None,
+    "durations": {},           # nodeid -> seconds (setup + call + teardown)
+    "first_start": None,
+    "last_end": None,
+}
+
+
+def count(kind: str, n: int = 1) -> None:
+    STATS[kind] += n
+
+
+def note_known_issue(key: str, text: str) -> None:
+    STATS["known_issues"][key] = text
+
+
+CHROMIUM_CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome",
+                       "/usr/bin/google-chrome-stable")
+
+#: Without the background-networking flags Chromium keeps calling home, which
+#: floods a closed network and slows everything down.
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-first-run", "--disable-quic",
+]
+
+SERVER_START_TIMEOUT_S = 90
+KERNEL_TIMEOUT_MS = 120_000      # run-all of a lesson on a busy 2-core machine
+UPDATE_TIMEOUT_MS = 30_000       # one widget round trip (browser -> kernel -> browser)
+
+
+def find_chromium() -> str | None:
+    """Path of a Chromium executable, or None."""
+    override = os.environ.get("COURSE_BROWSER_EXECUTABLE")
+    if override:
+        return override if os.access(override, os.X_OK) else None
+    for path in CHROMIUM_CANDIDATES:
+        if os.access(path, os.X_OK):
+            return path
+    return None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class LabServer:
+    """A JupyterLab server on loopback, serving a temporary root folder."""
+
+    root: Path
+    port: int
+    token: str
+    process: subprocess.Popen
+    log_path: Path
+    home: Path
+    env: dict = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def url(self, path: str, **query) -> str:
+        q = "&".join([f"token={self.token}"] + [f"{k}={v}" for k, v in query.items()])
+        return f"{self.base_url}/{path.lstrip('/')}?{q}"
+
+    def api(self, method: str, path: str, body=None):
+        req = urllib.request.Request(self.url(path), method=method,
+                                     data=None if body is None else json.dumps(body).encode())
+        with urllib.request.urlopen(req, timeout=30) as r:
+            data = r.read()
+        return json.loads(data) if data else None
+
+    def shutdown_kernels(self) -> None:
+        """End every session, so one test's kernel does not slow the next test."""
+        for s in self.api("GET", "api/sessions") or []:
+            try:
+                self.api("DELETE", f"api/sessions/{s['id']}")
+            except urllib.error.HTTPError:
+                pass
+
+    def log_tail(self, n=60) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def start_lab(root: Path, home: Path) -> LabServer:
+    """Start JupyterLab from this environment on a free loopback port and wait until it answers."""
+    settings = home / "user-settings"
+    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True, exist_ok=True)
+    news.write_text(json.dumps({"fetchNews": "false", "checkForUpdates": False}))
+    # Render every cell, not only those in view: the tests look for explorers
+    # anywhere in a notebook, and axe must see all of a lesson's content.
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True, exist_ok=True)
+    # Start the notebook's own kernel without asking ("Select Kernel" dialog).
+    tracker.write_text(json.dumps({"windowingMode": "none", "autoStartDefaultKernel": True}))
+    # What students get: nbgrader's instructor tools switched off (see the course's deployment notes).
+    page_config = home / "config" / "labconfig" / "page_config.json"
+    page_config.parent.mkdir(parents=True, exist_ok=True)
+    page_config.write_text(json.dumps({"disabledExtensions": {
+        "@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:create-assignment": True}}))
+    (home / "workspaces").mkdir(exist_ok=True)
+    env = dict(os.environ)
+    env.update(
+        JUPYTER_CONFIG_DIR=str(home / "config"),
+        JUPYTER_RUNTIME_DIR=str(home / "runtime"),
+        JUPYTER_DATA_DIR=str(home / "data"),  # no user-level kernelspecs or extensions
+        IPYTHONDIR=str(home / "ipython"),
+        MPLBACKEND="Agg",
+        PYTHONUNBUFFERED="1",
+    )
+    # the venv's bin first, so the kernel and nbconvert come from this environment
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    port, token = free_port(), secrets.token_hex(16)
+    log_path = home / "jupyterlab.log"
+    cmd = [
+        sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root",
+        "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        f"--LabApp.user_settings_dir={settings}", f"--LabApp.workspaces_dir={home / 'workspaces'}",
+        "--LabApp.expose_app_in_browser=True",
+        # no "check for updates" / news calls to the internet
+        "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+    ]
+    log = open(log_path, "wb")
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=root,
+                            start_new_session=True)
+    server = LabServer(root, port, token, proc, log_path, home, env)
+    deadline = time.monotonic() + SERVER_START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited with code {proc.returncode}:\n{server.log_tail()}")
+        try:
+            server.api("GET", "api/status")
+            return server
+        except (urllib.error.URLError, ConnectionError, OSError):
+            time.sleep(0.3)
+    server.stop()
+    raise RuntimeError(f"JupyterLab did not answer within {SERVER_START_TIMEOUT_S} s:\n{server.log_tail()}")
+
+
+def make_root(tmp: Path) -> Path:
+    """A throw-away copy of the course's notebooks and exercises, plus this suite's fixtures."""
+    root = tmp / "root"
+    root.mkdir()
+    ignore = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__")
+    for name in ("notebooks", "exercises"):
+        src = REPO / name
+        if src.is_dir():
+            shutil.copytree(src, root / name, ignore=ignore)
+    # the fixtures' instructor answers stay out of the learner's folder
+    shutil.copytree(FIXTURES, root / "browser_fixtures",
+                    ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "solutions", "*.py"))
+    return root
+
+
+# -- JavaScript errors ----------------------------------------------------------------
+#: Console errors that are not the course's fault, each with its reason.  Keep
+#: this list narrow: a pattern must name the exact message, never "error".
+HARMLESS_CONSOLE_ERRORS = (
+    # (substring of the message, why it is harmless)
+)
+
+
+class ConsoleErrors:
+    """Collects ``console.error`` messages and uncaught page errors."""
+
+    def __init__(self):
+        self.messages: list[str] = []
+        self.ignored: list[str] = []
+
+    def on_console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        self._add(f"console.error: {msg.text} ({msg.location.get('url', '')})")
+
+    def on_pageerror(self, exc) -> None:
+        self._add(f"uncaught: {exc}")
+
+    def _add(self, text: str) -> None:
+        if any(pattern in text for pattern, _why in HARMLESS_CONSOLE_ERRORS):
+            self.ignored.append(text)
+        else:
+            self.messages.append(text)
+
+    def clear(self) -> None:
+        self.messages.clear()
+
+
+# -- driving a notebook in JupyterLab --------------------------------------------------
+NOTEBOOK = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook"
+IDLE = ".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook-ExecutionIndicator[data-status='idle']"
+
+
+def open_notebook(page, lab, relpath: str, workspace: str) -> None:
+    """Open ``relpath`` in a fresh workspace and wait until its kernel is idle."""
+    page.goto(lab.url(f"lab/workspaces/{workspace}/tree/{relpath}", reset=""), wait_until="domcontentloaded")
+    page.wait_for_selector(NOTEBOOK, timeout=KERNEL_TIMEOUT_MS)
+    dismiss_kernel_dialog(page)
+    page.wait_for_selector(IDLE, timeout=KERNEL_TIMEOUT_MS, state="attached")
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;"
+        " return !!(w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel"
+        " && w.context.isReady); }",
+        timeout=KERNEL_TIMEOUT_MS,
+    )
+
+
+def dismiss_kernel_dialog(page) -> None:
+    """Accept a "Select Kernel" dialog if one shows (autoStartDefaultKernel should prevent it)."""
+    dialog = page.locator(".jp-Dialog .jp-mod-accept")
+    if dialog.count():
+        dialog.first.click()
+
+
+def run_command(page, command: str, args: dict | None = None):
+    return page.evaluate(
+        "async ([c, a]) => { const r = await window.jupyterapp.commands.execute(c, a || {});"
+        " return r === undefined ? null : String(r); }",
+        [command, args],
+    )
+
+
+def wait_idle(page, timeout_ms: int = KERNEL_TIMEOUT_MS) -> None:
+    """Wait until no cell is queued or running and the kernel reports idle."""
+    page.wait_for_function(
+        "() => { const w = window.jupyterapp.shell.currentWidget;"
+        " if (!w || !w.content) return false;"
+        " const busy = Array.from(w.node.querySelectorAll('.jp-InputPrompt')).some(p => p.textContent.includes('*'));"
+        " const k = w.sessionContext.session && w.sessionContext.session.kernel;"
+        " return !busy && k && k.status === 'idle'; }",
+        timeout=timeout_ms,
+    )
+
+
+def run_all(page) -> None:
+    """Run every cell (Run > Run All Cells) and wait until the kernel is idle again."""
+    run_command(page, "notebook:run-all-cells")
+    wait_idle(page)
+
+
+def error_outputs(page) -> list[str]:
+    """Tracebacks in the notebook's outputs, as "ename: evalue" strings."""
+    return page.evaluate(
+        "() => { const w = window.jupyterapp.shell.currentWidget; const out = [];"
+        " for (const cell of w.content.widgets) { if (cell.model.type !== 'code') continue;"
+        "   for (const o of cell.model.outputs.toJSON()) if (o.output_type === 'error')"
+        "     out.push(`cell ${w.content.widgets.indexOf(cell)}: ${o.ename}: ${o.evalue}`); }"
+        " return out; }"
+    )
+
+
+def save(page) -> None:
+    """Save with the keyboard (Ctrl+S) and wait until the notebook is no longer dirty."""
+    page.keyboard.press("Control+s")
+    page.wait_for_function("() => !window.jupyterapp.shell.currentWidget.context.model.dirty")
+
+
+def eventually(check, timeout_s: float = UPDATE_TIMEOUT_MS / 1000, interval_s: float = 0.2):
+    """Call ``check()`` until it returns ``(True, detail)``; return the last ``(ok, detail)``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        ok, detail = check()
+        if ok or time.monotonic() > deadline:
+            return ok, detail
+        time.sleep(interval_s)
+
+
+def accessible_names(page, root_selector: str, control_selector: str) -> list[dict]:
+    """The browser's own accessible name and role for each control under the first root.
+
+    Uses Chromium's accessibility tree (CDP ``Accessibility.getPartialAXTree``), the
+    same computation a screen reader receives, rather than guessing from attributes.
+    """
+    cdp = page.context.new_cdp_session(page)
+    try:
+        doc = cdp.send("DOM.getDocument", {"depth": 0})
+        root = cdp.send("DOM.querySelector", {"nodeId": doc["root"]["nodeId"], "selector": root_selector})
+        nodes = cdp.send("DOM.querySelectorAll", {"nodeId": root["nodeId"], "selector": control_selector})
+        out = []
+        for node_id in nodes["nodeIds"]:
+            ax = cdp.send("Accessibility.getPartialAXTree", {"nodeId": node_id, "fetchRelatives": False})
+            node = next((n for n in ax["nodes"] if not n.get("ignored")), ax["nodes"][0])
+            html = cdp.send("DOM.getOuterHTML", {"nodeId": node_id})["outerHTML"]
+            out.append({
+                "role": node.get("role", {}).get("value", ""),
+                "name": (node.get("name") or {}).get("value", ""),
+                "html": html[:160],
+            })
+        return out
+    finally:
+        cdp.detach()
+
+
+# -- what to test --------------------------------------------------------------------
+FIXTURE_LESSON = "browser_fixtures/explorers.ipynb"
+
+
+def lesson_paths() -> list[str]:
+    """Lesson notebooks (relative to the server root), or the fixture while there are none."""
+    lessons = sorted(p.name for p in (REPO / "notebooks").glob("*.ipynb"))
+    return [f"notebooks/{name}" for name in lessons] or [FIXTURE_LESSON]
+
+
+def code_sources(path: Path) -> list[str]:
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    return ["".join(c.get("source", "")) for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+
+
+def notebook_showing(class_name: str) -> str:
+    """The first lesson whose code builds ``class_name``, else the fixture notebook."""
+    for rel in lesson_paths():
+        src = REPO / rel if not rel.startswith("browser_fixtures/") else FIXTURES / "explorers.ipynb"
+        if any(f"{class_name}(" in s for s in code_sources(src)):
+            return rel
+    return FIXTURE_LESSON
