@@ -87,7 +87,7 @@ def _apt_install(packages) -> None:
     _say(f"installing Debian packages: {', '.join(packages)}")
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     subprocess.call(["apt-get", "update", "-qq"], env=env)
-    subprocess.call(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], env=env)
+    subprocess.call(["apt-get", "install", "-y", "-qq", *packages], env=env)
 
 
 def _postgres_installed() -> bool:
