@@ -75,7 +75,12 @@ def lab(args) -> int:
     cmd = [PY, "-m", "jupyterlab", f"--ServerApp.root_dir={ROOT}", f"--LabApp.default_url=/lab/tree/{START_PAGE}"]
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI machines often run as root
-    return _run([*cmd, *args], env=env)
+    cmd = [str(c) for c in (*cmd, *args)]
+    if os.name == "posix":
+        # Become JupyterLab, so that Ctrl+C and signals reach the server itself.
+        os.chdir(ROOT)
+        os.execve(cmd[0], cmd, env)
+    return _run(cmd, env=env)
 
 
 def _apt_install(packages) -> None:

@@ -3,6 +3,7 @@
 import json
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -33,7 +34,7 @@ def test_lab_command_serves_the_start_page(tmp_path):
         [sys.executable, "run.py", "lab", "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
          "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
          f"--LabApp.user_settings_dir={tmp_path / 'settings'}", f"--LabApp.workspaces_dir={tmp_path / 'ws'}"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
     try:
         base = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + 120
@@ -58,8 +59,10 @@ def test_lab_command_serves_the_start_page(tmp_path):
         status, body, _ = _get(f"{base}/api/contents/notebooks/00_start_here.ipynb?token={token}")
         assert status == 200 and json.loads(body)["type"] == "notebook"
     finally:
-        proc.terminate()
+        # Stop the server and anything it started (kernels), then check nothing is left behind.
+        os.killpg(proc.pid, signal.SIGTERM)
         try:
             proc.wait(20)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(5)
