@@ -55,7 +55,7 @@ def build_parser():
     g.add_argument("submissions", help="nbgrader submitted/ folder (<student>/<assignment>/"
                    "<notebook>.ipynb), or a flat folder or .zip as an LMS downloads it")
     g.add_argument("--jobs", type=_positive_int("jobs"), default=None,
-                   help="worker processes (default: number of CPUs)")
+                   help="worker processes (default: number of CPUs + 1)")
     g.add_argument("--out", default="graded", help="output folder (default: ./graded)")
     g.add_argument("--db", default=None, help="gradebook URL: sqlite:///PATH (default: the "
                    "course's) or postgresql://USER@HOST:PORT/DATABASE")

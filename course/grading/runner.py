@@ -16,6 +16,7 @@ Steps, in order (each depends on the one before):
 from __future__ import annotations
 
 import concurrent.futures as cf
+import functools
 import glob
 import hashlib
 import json
@@ -58,7 +59,8 @@ class GradeOptions:
 
     def __post_init__(self):
         if not isinstance(self.jobs, int) or self.jobs < 0:
-            raise GradingSetupError(f"'jobs' must be an integer >= 1 (0 means one per CPU). "
+            raise GradingSetupError(f"'jobs' must be an integer >= 1 (0 means the default, "
+                                    f"one more than the number of CPUs). "
                                     f"Got {self.jobs!r} instead.")
         if not isinstance(self.timeout, (int, float)) or self.timeout <= 0:
             raise GradingSetupError(f"'timeout' must be a number of seconds in (0, inf). "
@@ -66,6 +68,15 @@ class GradeOptions:
         if not isinstance(self.memory_mb, int) or self.memory_mb < 256:
             raise GradingSetupError(f"'memory_mb' must be an integer >= 256. "
                                     f"Got {self.memory_mb!r} instead.")
+
+
+def default_jobs():
+    """Worker processes when ``--jobs`` is not given: one more than the number of CPUs.
+
+    A worker is idle while its kernel starts, runs a cell or is stopped (and a kernel is
+    idle while its worker records results), so one extra worker keeps every CPU busy.
+    """
+    return (os.cpu_count() or 1) + 1
 
 
 def _quiet_warnings():
@@ -131,9 +142,57 @@ def _definition_hash(source_dir):
     return h.hexdigest()[:16]
 
 
-def _ensure_main_gradebook(config, db_url, template_root, assignment, release_nbs, course_id):
-    """Make sure the course gradebook has the assignment with the released cells."""
+@functools.lru_cache(maxsize=1)
+def _alembic_head():
+    """The gradebook schema version nbgrader stamps into a new gradebook, or None.
+
+    nbgrader finds it by running the ``alembic`` command (a second or more per new
+    gradebook); reading nbgrader's migration scripts in-process gives the same answer.
+    """
+    try:
+        from alembic.script import ScriptDirectory
+        from nbgrader.dbutil import ALEMBIC_DIR
+        return ScriptDirectory(ALEMBIC_DIR).get_current_head()
+    except Exception:  # pragma: no cover - let nbgrader find it the slow way
+        return None
+
+
+def _create_gradebook(db_url, course_id):
+    """Open (and so create, if needed) a gradebook as nbgrader does, minus the subprocess."""
+    from unittest import mock
+
+    import nbgrader.api
+    head = _alembic_head()
+    if head is None:
+        nbgrader.api.Gradebook(db_url, course_id).close()
+        return
+    with mock.patch.object(nbgrader.api, "get_alembic_version", lambda: head):
+        nbgrader.api.Gradebook(db_url, course_id).close()
+
+
+def _ensure_main_gradebook(config, db_url, template_root, assignment, release_nbs, course_id,
+                           template_db=None):
+    """Make sure the course gradebook has the assignment with the released cells.
+
+    A SQLite gradebook that does not exist yet becomes a copy of the template gradebook
+    (which ``generate_assignment`` just filled with this assignment); otherwise the
+    assignment is generated into the course gradebook, as ``nbgrader generate_assignment``
+    would do.
+    """
     from nbgrader.api import Gradebook, MissingEntry
+    if template_db and db_url.startswith("sqlite:///"):
+        path = db_url[len("sqlite:///"):]
+        if not os.path.exists(path):
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            tmp = f"{path}.{os.getpid()}.tmp"
+            shutil.copyfile(template_db, tmp)
+            try:
+                os.link(tmp, path)  # fails if someone created it meanwhile: then use theirs
+            except OSError:
+                pass
+            finally:
+                os.unlink(tmp)
+    _create_gradebook(db_url, course_id)
     wanted = {name: sorted(g for g in _grade_cells(nb)) for name, nb in release_nbs.items()}
     try:
         with Gradebook(db_url, course_id) as gb:
@@ -153,10 +212,17 @@ def _grade_cells(nb):
             yield meta["grade_id"]
 
 
-def _merge(db_url, course_id, assignment, student, grades, timestamp):
-    """Copy one worker's grades into the course gradebook (manual scores are kept)."""
+def _open(db_url, course_id, gb=None):
+    """A gradebook context: ``gb`` itself when one is already open, else a new one."""
+    import contextlib
+
     from nbgrader.api import Gradebook
-    with Gradebook(db_url, course_id) as gb:
+    return contextlib.nullcontext(gb) if gb is not None else Gradebook(db_url, course_id)
+
+
+def _merge(db_url, course_id, assignment, student, grades, timestamp, gb=None):
+    """Copy one worker's grades into the course gradebook (manual scores are kept)."""
+    with _open(db_url, course_id, gb) as gb:
         gb.update_or_create_student(student)
         if timestamp:
             gb.update_or_create_submission(assignment, student, timestamp=timestamp)
@@ -180,9 +246,9 @@ def _merge(db_url, course_id, assignment, student, grades, timestamp):
         gb.db.commit()
 
 
-def _score(db_url, course_id, assignment, student):
-    from nbgrader.api import Gradebook, MissingEntry
-    with Gradebook(db_url, course_id) as gb:
+def _score(db_url, course_id, assignment, student, gb=None):
+    from nbgrader.api import MissingEntry
+    with _open(db_url, course_id, gb) as gb:
         try:
             sub = gb.find_submission(assignment, student)
         except MissingEntry:
@@ -300,7 +366,7 @@ def run_grade(opts: GradeOptions) -> int:
         raise GradingSetupError(f"'out' must be a folder this command can write to. "
                                 f"Got {opts.out!r} ({exc.strerror or exc}).") from None
     db_url = _db_url(opts, config, course_root)
-    jobs = opts.jobs or os.cpu_count() or 1
+    jobs = opts.jobs or default_jobs()
     coursedirs = {"submitted": cd.get("submitted_directory", "submitted"),
                   "autograded": cd.get("autograded_directory", "autograded"),
                   "feedback": cd.get("feedback_directory", "feedback")}
@@ -318,21 +384,27 @@ def run_grade(opts: GradeOptions) -> int:
 def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, coursedirs,
          timeout, scratch_root, started):
     import nbformat
+    from nbgrader.api import Gradebook
     from tqdm import tqdm
 
     from .sandbox import probe_sandbox
     from .worker import grade_one
+
+    timings = {}
 
     A = opts.assignment
     template = os.path.join(scratch_root, "template")
     os.makedirs(template, mode=0o700)
     shutil.copytree(os.path.join(solutions, A), os.path.join(template, "source", A))
     template_db = os.path.join(template, "gradebook.db")
+    # the course id nbgrader's own commands use (CourseDirectory's default is "")
+    _create_gradebook("sqlite:///" + template_db, config.CourseDirectory.get("course_id", ""))
     _generate(config, template, "source", "release", "sqlite:///" + template_db, A)
     release_dir = os.path.join(template, "release", A)
     release_nbs = {os.path.splitext(os.path.basename(p))[0]: nbformat.read(p, as_version=4)
                    for p in sorted(glob.glob(os.path.join(release_dir, "*.ipynb")))}
-    _ensure_main_gradebook(config, db_url, template, A, release_nbs, course_id)
+    _ensure_main_gradebook(config, db_url, template, A, release_nbs, course_id, template_db)
+    timings["setup"] = time.monotonic() - started
     max_score = _max_score(db_url, course_id, A)
     salt = f"{GRADER_VERSION}|{A}|{_definition_hash(os.path.join(solutions, A))}|{timeout}"
 
@@ -379,19 +451,21 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
     def finish(task, result):
         sid = task["student_id"]
         if result.get("status") == "graded":
-            _merge(db_url, course_id, A, sid, result["grades"], task["timestamp"])
+            with Gradebook(db_url, course_id) as gb:
+                _merge(db_url, course_id, A, sid, result["grades"], task["timestamp"], gb)
+                score = _score(db_url, course_id, A, sid, gb)
             _write_student_files(course_root, coursedirs, A, sid, result, task["notebooks"],
                                  task["timestamp"], copy_submitted)
             if result.get("feedback"):
                 _atomic_write(os.path.join(out, "feedback", sid + ".html"),
                               _feedback_html(sid, result["feedback"]))
-            score = _score(db_url, course_id, A, sid)
             notes = task["notes"] + _neutralised_notes(result)
             entry = {"student_id": sid, "key": task["key"], "status": "graded",
                      "score": score[0] if score else 0.0, "max_score": max_score,
                      "reason": "; ".join(notes), "grades": result["grades"],
                      "neutralised": result.get("neutralised", []),
-                     "seconds": round(result.get("seconds", 0), 3)}
+                     "seconds": round(result.get("seconds", 0), 3),
+                     "phases": result.get("phases", {})}
         else:
             entry = {"student_id": sid, "key": task["key"], "status": "rejected", "score": 0.0,
                      "max_score": max_score, "retry": bool(result.get("retry")),
@@ -399,20 +473,26 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
         journal.append(entry)
         rows[sid] = entry
 
+    mark = time.monotonic()
+    timings["checks"] = mark - started - timings["setup"]
     _run_pool(tasks, jobs, grade_one, finish, tqdm, opts.quiet)
+    timings["grading"] = time.monotonic() - mark
 
     out_rows = []
-    for sub in subs:
-        entry = dict(rows[sub.student_id])
-        if entry["status"] == "graded":
-            score = _score(db_url, course_id, A, sub.student_id)
-            if score:
-                entry["score"] = score[0]
-        out_rows.append(entry)
+    with Gradebook(db_url, course_id) as gb:
+        for sub in subs:
+            entry = dict(rows[sub.student_id])
+            if entry["status"] == "graded":
+                score = _score(db_url, course_id, A, sub.student_id, gb)
+                if score:
+                    entry["score"] = score[0]
+            out_rows.append(entry)
     write_grades_csv(os.path.join(out, "grades.csv"), out_rows)
     elapsed = time.monotonic() - started
+    mark = time.monotonic()
     write_report(os.path.join(out, "report.html"), assignment=A, rows=out_rows,
                  max_score=max_score, protections=protections, seconds=elapsed)
+    timings["report"] = time.monotonic() - mark
     graded = [r for r in out_rows if r["status"] == "graded"]
     mean = sum(r["score"] for r in graded) / len(graded) if graded else float("nan")
     lines = [f"{'assignment':<22}{A}", f"{'graded':<22}{len(graded)}",
@@ -420,6 +500,9 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
              f"{'graded this run':<22}{len(tasks)}",
              f"{'mean score':<22}{mean:.2f} / {max_score:g}",
              f"{'time':<22}{elapsed:.1f} s ({jobs} worker(s))",
+             f"{'phases':<22}setup {timings['setup']:.1f} s, checks "
+             f"{timings['checks']:.1f} s, grading {timings['grading']:.1f} s, "
+             f"report {timings['report']:.1f} s",
              f"{'output':<22}{out}"]
     if unmatched:
         lines.append(f"{'ignored files':<22}{', '.join(unmatched[:10])}"
@@ -428,18 +511,39 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
     return 0
 
 
+def _mp_context():
+    """``fork`` where it is safe and available (Linux), else ``spawn``.
+
+    Forked workers start with nbgrader, nbconvert and jupyter_client already imported by
+    this process (importing them costs seconds per worker). The parent forks from its only
+    thread (no progress-bar monitor thread, no earlier pool's manager thread left running)
+    and holds no open gradebook connection at that moment.
+    """
+    if sys.platform.startswith("linux") and "fork" in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def _run_pool(tasks, jobs, fn, finish, tqdm, quiet):
     """Run ``fn`` on every task in ``jobs`` processes; a crashed worker does not stop the rest."""
     if not tasks:
         return
+    from .worker import init_worker, preload
     attempts = {t["student_id"]: 0 for t in tasks}
     pending = list(tasks)
-    ctx = multiprocessing.get_context("spawn")
-    with tqdm(total=len(tasks), file=sys.stderr, unit="submission", disable=quiet,
-              desc="grading") as bar:
+    ctx = _mp_context()
+    if ctx.get_start_method() == "fork":
+        preload()
+
+    class Bar(tqdm):
+        monitor_interval = 0  # no monitor thread: the pool forks from a single thread
+
+    with Bar(total=len(tasks), file=sys.stderr, unit="submission", disable=quiet,
+             desc="grading") as bar:
         while pending:
             batch, pending = pending, []
-            pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(batch)), mp_context=ctx)
+            pool = cf.ProcessPoolExecutor(max_workers=min(jobs, len(batch)), mp_context=ctx,
+                                          initializer=init_worker)
             try:
                 futures = {pool.submit(fn, t): t for t in batch}
                 for fut in cf.as_completed(futures):

@@ -12,6 +12,7 @@ Layout of ``scratch_root/<random>/`` (``scratch_root`` is mode 0711, not listabl
 """
 from __future__ import annotations
 
+import asyncio
 import copy
 import glob
 import logging
@@ -21,10 +22,14 @@ import time
 import uuid
 import warnings
 
-__all__ = ["grade_one", "MAX_ATTEMPTS"]
+__all__ = ["grade_one", "init_worker", "preload", "MAX_ATTEMPTS"]
 
 #: Each attempt after the first neutralises one more cell that broke the kernel.
 MAX_ATTEMPTS = 6
+
+#: Per worker process: the feedback exporter, built once and reused for every student
+#: (building it and compiling its templates costs more than rendering one notebook).
+_STATE: dict = {}
 
 
 def _quiet():
@@ -35,6 +40,64 @@ def _quiet():
     except ImportError:  # pragma: no cover
         pass
     logging.getLogger("traitlets").setLevel(logging.CRITICAL)
+
+
+def preload():
+    """Import what :func:`grade_one` needs, so that forked workers start warm."""
+    _quiet()
+    import nbclient  # noqa: F401
+    import nbconvert.exporters  # noqa: F401
+    import nbgrader.apps  # noqa: F401
+    import nbgrader.preprocessors  # noqa: F401
+
+    from . import execute, sandbox  # noqa: F401
+
+
+def init_worker():
+    """Pool initializer: quiet logs and an event loop of this process's own.
+
+    A forked worker must not reuse an event loop (and its epoll descriptor) that the
+    parent may have created; jupyter_core keeps one per thread.
+    """
+    _quiet()
+    try:
+        import jupyter_core.utils as ju
+        if ju._loop.get() is not None:
+            ju._loop.set(None)
+    except (ImportError, AttributeError):  # pragma: no cover - other jupyter_core versions
+        pass
+    asyncio.set_event_loop(None)
+
+
+def _fast_scratch_gradebooks(scratch_root):
+    """No ``fsync`` for the scratch gradebooks below ``scratch_root`` (this process only).
+
+    nbgrader commits every grade and comment separately; on a disk each commit waits for
+    the disk twice. A scratch gradebook lives for one student and is thrown away (the
+    parent writes the real gradebook, with SQLite's normal durability), so it need not
+    survive a power cut. Other databases are left alone.
+    """
+    prefix = os.path.realpath(scratch_root) + os.sep
+    if _STATE.get("fast_sqlite") == prefix:
+        return
+    import sqlite3
+
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def on_connect(dbapi_conn, _record):
+        if not isinstance(dbapi_conn, sqlite3.Connection):
+            return
+        rows = dbapi_conn.execute("PRAGMA database_list").fetchall()
+        path = next((r[2] for r in rows if r[1] == "main"), "")
+        scratch = _STATE.get("fast_sqlite")
+        if scratch and path and os.path.realpath(path).startswith(scratch):
+            dbapi_conn.execute("PRAGMA synchronous = OFF")
+            dbapi_conn.execute("PRAGMA journal_mode = MEMORY")
+
+    if "fast_sqlite" not in _STATE:
+        event.listen(Engine, "connect", on_connect)
+    _STATE["fast_sqlite"] = prefix
 
 
 def _copy_release_files(release_dir, dest, uid=None):
@@ -63,6 +126,9 @@ def _config(task, course, kcfg, neutralise):
     c.CourseDirectory.db_url = "sqlite:///" + os.path.join(course, "gradebook.db")
     c.Exchange.root = os.path.join(course, "exchange")
     c.Execute.timeout = task["timeout"]
+    # The kernel's outputs are all collected when it is shut down, and everything left
+    # under its uid is killed afterwards: no need to wait for a graceful exit.
+    c.GuardedExecute.shutdown_kernel = "immediate"
     c.OverwriteCells.add_missing_cells = True
     # Order as in nbgrader's Autograde.autograde_preprocessors, with Execute replaced.
     c.Autograde.autograde_preprocessors = [
@@ -75,6 +141,56 @@ def _config(task, course, kcfg, neutralise):
     for key, value in kcfg.items():
         setattr(c.SandboxKernelManager, key, value)
     return c
+
+
+def _feedback_exporter(config):
+    """nbgrader's feedback exporter (as ``GenerateFeedback`` builds it), one per worker.
+
+    Preprocessors as in nbgrader's ``GenerateFeedback``, with :class:`HideHiddenTests`
+    last, so that feedback never shows hidden tests or their output.
+    """
+    exporter = _STATE.get("feedback")
+    if exporter is not None:
+        return exporter
+    import nbgrader
+    from nbconvert.exporters import HTMLExporter
+    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import GetGrades
+    from traitlets.config import Config
+
+    from .execute import HideHiddenTests
+
+    formgrader = os.path.join(os.path.dirname(os.path.abspath(nbgrader.__file__)),
+                              "server_extensions", "formgrader")
+    c = copy.deepcopy(config)
+    extra = Config()
+    extra.Exporter.default_preprocessors = []
+    extra.HTMLExporter.template_name = "feedback"
+    if "extra_template_basedirs" not in c.HTMLExporter:
+        extra.HTMLExporter.extra_template_basedirs = [os.path.join(formgrader, "templates")]
+    extra.HTMLExporter.extra_template_paths = [os.path.join(
+        formgrader, "static", "node_modules", "bootstrap", "dist", "css")]
+    c.merge(extra)
+    exporter = HTMLExporter(config=c)
+    for pp in (GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests):
+        exporter.register_preprocessor(pp)
+    _STATE["feedback"] = exporter
+    return exporter
+
+
+def _feedback(task, course, db_url, student, assignment):
+    """Feedback HTML for each autograded notebook: ``{notebook name: html}``."""
+    exporter = _feedback_exporter(task["config"])
+    out = {}
+    auto = os.path.join(course, "autograded", student, assignment)
+    for path in sorted(glob.glob(os.path.join(auto, "*.ipynb"))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        resources = {"unique_key": name, "output_files_dir": f"{name}_files",
+                     "nbgrader": {"student": student, "assignment": assignment,
+                                  "notebook": name, "db_url": db_url}}
+        html, _ = exporter.from_filename(path, resources=resources)
+        out[name] = html
+    return out
 
 
 def _read_grades(db_url, assignment, student):
@@ -99,7 +215,11 @@ def _last_error(log):
 
 
 def grade_one(task):
-    """Grade one submission; returns a plain dict (picklable), never raises for bad input."""
+    """Grade one submission; returns a plain dict (picklable), never raises for bad input.
+
+    ``result["phases"]`` holds the seconds spent in each phase (scratch folder, autograde
+    attempts, reading grades, feedback), for the benchmark and the journal.
+    """
     _quiet()
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
@@ -109,6 +229,8 @@ def grade_one(task):
 
     os.environ["PATH"] = task["bin_dir"] + os.pathsep + os.environ.get("PATH", "")
     started = time.monotonic()
+    _fast_scratch_gradebooks(task["scratch_root"])
+    phases = {}
     student, assignment = task["student_id"], task["assignment"]
     plan = task["plan"]
     uid = new_sandbox_uid() if plan.drop_user else None
@@ -117,7 +239,16 @@ def grade_one(task):
     base = os.path.dirname(box)
     course = os.path.join(base, "course")
     os.makedirs(course, mode=0o700)
-    result = {"student_id": student, "key": task["key"], "neutralised": [], "attempts": 0}
+    result = {"student_id": student, "key": task["key"], "neutralised": [], "attempts": 0,
+              "phases": phases}
+    mark = time.perf_counter()
+
+    def lap(phase):
+        nonlocal mark
+        now = time.perf_counter()
+        phases[phase] = round(phases.get(phase, 0.0) + now - mark, 4)
+        mark = now
+
     try:
         shutil.copyfile(task["template_db"], os.path.join(course, "gradebook.db"))
         _copy_release_files(task["release_dir"], os.path.join(course, "source", assignment))
@@ -132,6 +263,7 @@ def grade_one(task):
                 fh.write(task["timestamp"])
         neutralise = {}
         kcfg = kernel_config(plan, box, uid)
+        lap("scratch")
         while True:
             result["attempts"] += 1
             execute.LAST_FAILURE.clear()
@@ -139,6 +271,7 @@ def grade_one(task):
             api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
             res = api.autograde(assignment, student, force=True, create=True)
             kill_uid(uid)
+            lap("autograde" if result["attempts"] == 1 else "regrade")
             if res["success"]:
                 break
             fail = dict(execute.LAST_FAILURE)
@@ -149,16 +282,15 @@ def grade_one(task):
                 return result
             neutralise.setdefault(fail["notebook"], {})[str(fail["index"])] = fail["why"]
             result["neutralised"].append(fail)
-        c = _config(task, course, kcfg, neutralise)
-        api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
-        result["grades"] = _read_grades(c.CourseDirectory.db_url, assignment, student)
-        fb = api.generate_feedback(assignment, student, force=True)
-        result["feedback"] = {}
-        for path in glob.glob(os.path.join(course, "feedback", student, assignment, "*.html")):
-            with open(path, encoding="utf-8") as fh:
-                result["feedback"][os.path.splitext(os.path.basename(path))[0]] = fh.read()
-        if not fb["success"] and not result["feedback"]:
-            result["feedback_error"] = _last_error(fb.get("log"))
+        db_url = c.CourseDirectory.db_url
+        result["grades"] = _read_grades(db_url, assignment, student)
+        lap("grades")
+        try:
+            result["feedback"] = _feedback(task, course, db_url, student, assignment)
+        except Exception as exc:  # no feedback is no reason to lose the grade
+            result["feedback"] = {}
+            result["feedback_error"] = f"{type(exc).__name__}: {exc}"[:300]
+        lap("feedback")
         result["autograded"] = {}
         for path in glob.glob(os.path.join(course, "autograded", student, assignment, "*.ipynb")):
             with open(path, encoding="utf-8") as fh:
