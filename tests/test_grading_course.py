@@ -7,7 +7,9 @@ graded against a temporary copy of the course (``nbgrader_config.py``, ``solutio
 * alice submits the instructor's solution notebook (autograde restores the test cells
   from the gradebook, so she earns every automatically graded point);
 * bob submits the released student version untouched (every answer still raises);
-* carol submits the solution with one answer broken, which fails exactly one test cell.
+* carol submits the solution with one answer broken, which fails exactly one test cell;
+* dave submits the solution plus code that records the source of every later cell (the
+  hidden tests included) and prints it into the outputs of the cells after them.
 """
 import html
 import json
@@ -75,6 +77,21 @@ def _carol():
     return json.dumps(nb, indent=1)
 
 
+#: dave's extra code: an IPython hook that echoes every cell's source after it runs
+EXFILTRATE = (
+    "\n_seen = []\n"
+    "get_ipython().events.register('pre_run_cell', lambda info: _seen.append(info.raw_cell))\n"
+    "get_ipython().events.register('post_run_cell', lambda result: print('\\n'.join(_seen)))\n"
+)
+
+
+def _dave():
+    nb = _load(SOLUTION)
+    first = next(c for c in nb["cells"] if _meta(c).get("solution") and c["cell_type"] == "code")
+    first["source"] = _source(first) + EXFILTRATE
+    return json.dumps(nb, indent=1)
+
+
 def _visible_text(page):
     """The text a reader sees in an HTML page (tags removed, entities decoded)."""
     page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S | re.I)
@@ -94,7 +111,7 @@ def graded(tmp_path_factory):
         alice = fh.read()
     with open(RELEASED, encoding="utf-8") as fh:
         bob = fh.read()
-    students = {"alice": alice, "bob": bob, "carol": _carol()}
+    students = {"alice": alice, "bob": bob, "carol": _carol(), "dave": _dave()}
     for sid, text in students.items():
         os.makedirs(os.path.join(subs, sid, ASSIGNMENT))
         with open(os.path.join(subs, sid, ASSIGNMENT, ASSIGNMENT + ".ipynb"), "w",
@@ -112,7 +129,7 @@ def test_real_exercise_scores_full_zero_and_partial(graded):
     assert BROKEN_TEST in points and sum(points.values()) > points[BROKEN_TEST] > 0
     rows = graded["rows"]
     assert {sid: rows[sid]["status"] for sid in rows} == {
-        "alice": "graded", "bob": "graded", "carol": "graded"}, graded["proc"].stdout
+        "alice": "graded", "bob": "graded", "carol": "graded", "dave": "graded"}, graded["proc"].stdout
     assert float(rows["alice"]["score"]) == sum(points.values())
     assert float(rows["bob"]["score"]) == 0
     assert float(rows["carol"]["score"]) == sum(points.values()) - points[BROKEN_TEST]
@@ -132,6 +149,19 @@ def test_feedback_on_the_real_exercise_hides_hidden_tests(graded):
         assert not shown, f"{sid}'s feedback shows hidden tests: {shown[:3]}"
         # the check can see code: the visible part of the same test cells is there
         assert 'check_secret(mean_professional, "5569a1136976f129"' in text
+
+
+def test_code_that_echoes_hidden_tests_cannot_show_them_in_feedback(graded):
+    """Does a student who captures later cells' source and prints it see hidden tests? (Never.)"""
+    rows = graded["rows"]
+    assert rows["dave"]["status"] == "graded"
+    assert float(rows["dave"]["score"]) == float(rows["alice"]["score"])
+    path = os.path.join(graded["out"], "feedback", "dave.html")
+    with open(path, encoding="utf-8") as fh:
+        text = _visible_text(fh.read())
+    shown = [line for line in _hidden_lines() if len(line) >= 8 and line in text]
+    assert not shown, f"dave's feedback shows hidden tests: {shown[:3]}"
+    assert "[hidden test text removed]" in text, "the echo did not run, so the test proves nothing"
 
 
 def test_new_course_gradebook_has_nbgraders_schema_version(graded):

@@ -90,10 +90,59 @@ class GuardedExecute(Execute):
 
 
 class HideHiddenTests(NbGraderPreprocessor):
-    """Remove hidden tests and everything they printed from feedback."""
+    """Remove hidden tests and everything they printed from feedback.
+
+    A student's code runs in the same kernel as the hidden tests, so it could
+    capture their source (for example with an IPython ``pre_run_cell`` hook)
+    and print it in a later cell of its own.  Every output in the notebook is
+    therefore also scrubbed of any line of hidden-test code.  (Text that the
+    student's code has encoded, say as base64, cannot be recognised; it can
+    only reach that student's own feedback.)
+    """
 
     begin = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
     end = Unicode("END HIDDEN TESTS").tag(config=True)
+    #: Lines shorter than this (``pass``, ``)``) are too common to be worth scrubbing.
+    min_line_chars = Integer(8).tag(config=True)
+    placeholder = "[hidden test text removed]"
+
+    def _hidden_lines(self, nb) -> list:
+        lines, hiding = set(), False
+        for cell in nb.cells:
+            for line in cell.source.splitlines():
+                if self.begin in line:
+                    hiding = True
+                elif self.end in line:
+                    hiding = False
+                elif hiding and len(line.strip()) >= self.min_line_chars:
+                    lines.add(line.strip())
+        return sorted(lines, key=len, reverse=True)  # longest first, so parts of lines go last
+
+    def _scrub(self, text, hidden):
+        if isinstance(text, list):
+            return [self._scrub(t, hidden) for t in text]
+        if not isinstance(text, str):
+            return text
+        for line in hidden:
+            if line in text:
+                text = text.replace(line, self.placeholder)
+        return text
+
+    def preprocess(self, nb, resources):
+        hidden = self._hidden_lines(nb)
+        nb, resources = super().preprocess(nb, resources)
+        if hidden:
+            for cell in nb.cells:
+                for out in cell.get("outputs", []):
+                    if "text" in out:
+                        out["text"] = self._scrub(out["text"], hidden)
+                    if "traceback" in out:
+                        out["traceback"] = self._scrub(out["traceback"], hidden)
+                    if "evalue" in out:
+                        out["evalue"] = self._scrub(out["evalue"], hidden)
+                    for key, value in list(out.get("data", {}).items()):
+                        out["data"][key] = self._scrub(value, hidden)
+        return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
         if self.begin not in cell.source:
