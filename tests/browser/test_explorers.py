@@ -337,26 +337,6 @@ def test_explorer_is_operable_by_keyboard_alone(session):
     assert not page.console_errors.messages, "\n".join(page.console_errors.messages)
 
 
-@pytest.mark.xfail(reason="Known JupyterLab/ipywidgets problem (jupyter-widgets/ipywidgets#3912): on a closed "
-                          "dropdown in command mode, ArrowDown moves to the next notebook cell instead of "
-                          "changing the value. Keyboard users must open the list with Alt+ArrowDown first.",
-                   strict=False)
-def test_arrow_keys_change_a_closed_dropdown(session):
-    """Does ArrowDown on a focused, closed dropdown change its value (as in any web page)?"""
-    root, page = session.root, session.page
-    select = root.locator("select").first
-    if select.evaluate("e => e.selectedIndex") == select.evaluate("e => e.options.length") - 1:
-        select.select_option(index=0)
-        bs.wait_idle(page)
-    before = select.input_value()
-    press(page, select, "ArrowDown")
-    bs.count("interactions")
-    ok, _ = bs.eventually(lambda: (select.input_value() != before, None), timeout_s=3)
-    bs.note_known_issue("dropdown-arrows", "ArrowDown on a closed dropdown moves to the next cell in JupyterLab "
-                        "(ipywidgets#3912); Alt+ArrowDown, ArrowDown, Enter works")
-    assert ok, f"value stayed {before!r}; focus went to {page.evaluate('() => document.activeElement.className')!r}"
-
-
 def _names(session) -> list[dict]:
     return bs.accessible_names(session.page, session.kind.root, CONTROLS)
 
