@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-import browser_support as bs
+from tests.browser import browser_support as bs
 
 BROWSER_MARK = "browser"
 

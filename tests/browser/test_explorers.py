@@ -15,7 +15,7 @@ from typing import Callable
 
 import pytest
 
-import browser_support as bs
+from tests.browser import browser_support as bs
 from course.agency import PRESETS, agency_profile, summarize
 from course.plots import describe_agency, describe_service_map, describe_value_stream
 from course.services import ServiceProfile, classify, load_catalogue

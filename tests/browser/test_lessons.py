@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import browser_support as bs
+from tests.browser import browser_support as bs
 
 pytestmark = pytest.mark.browser
 
