@@ -1,6 +1,7 @@
 """Packaging: pyproject.toml and environment.yml agree, and the README's commands are the real ones."""
 
 import re
+import sys
 import tomllib
 from pathlib import Path
 
@@ -59,7 +60,7 @@ def test_the_consistency_check_can_fail(tmp_path, monkeypatch):
     (tmp_path / "pyproject.toml").write_text((ROOT / "pyproject.toml").read_text())
     (tmp_path / "environment.yml").write_text(
         (ROOT / "environment.yml").read_text().replace("numpy>=2.4", "numpy>=2.0"))
-    monkeypatch.setattr(__import__(__name__), "ROOT", tmp_path)
+    monkeypatch.setattr(sys.modules[__name__], "ROOT", tmp_path)
     with pytest.raises(AssertionError, match="numpy"):
         test_environment_yml_and_pyproject_agree_on_every_dependency()
 
