@@ -67,6 +67,14 @@ class Step:
         Would the patient count this step's work as adding value?
     source : str
         Where the figures come from.
+    servers : int
+        How many patients the step can work on at once (theatres, beds,
+        clinicians working in parallel), >= 1.
+
+    Examples
+    --------
+    >>> Step("Ward care", process_minutes=240, servers=12).minutes_per_patient
+    20.0
     """
 
     name: str
@@ -74,6 +82,7 @@ class Step:
     wait_minutes: float = 0.0
     value_added: bool = True
     source: str = field(default="", compare=False)
+    servers: int = 1
 
     def __post_init__(self):
         owner = "Step"
@@ -84,6 +93,17 @@ class Step:
                            check_real(self.wait_minutes, "wait_minutes", owner, low=0, high=1e9))
         check_bool(self.value_added, "value_added", owner)
         check_str(self.source, "source", owner)
+        if isinstance(self.servers, bool) or not isinstance(self.servers, (int, np.integer)) or self.servers < 1:
+            raise ValueError(f"'servers' of Step must be an int in [1, inf). Got {self.servers!r} instead.")
+
+    @property
+    def minutes_per_patient(self) -> float:
+        """Minutes between patients leaving the step when it is busy: process time / servers.
+
+        (Manufacturing calls this the cycle time; the course avoids that word,
+        which health-care papers use with several meanings.)
+        """
+        return self.process_minutes / self.servers
 
 
 def takt_time_minutes(available_minutes: float, demand: float) -> float:
@@ -199,8 +219,11 @@ class ValueStreamMap:
 
     @property
     def bottleneck(self) -> Step:
-        """The step with the longest process time (the first, on ties)."""
-        return max(self.steps, key=lambda s: s.process_minutes)
+        """The step that takes longest per patient, process time / servers (the first, on ties).
+
+        It limits how many patients the pathway can finish per unit of time.
+        """
+        return max(self.steps, key=lambda s: s.minutes_per_patient)
 
     def takt_time_minutes(self, *, available_minutes: float, demand: float) -> float:
         """Takt time for ``demand`` patients in ``available_minutes``; see :func:`takt_time_minutes`.
@@ -210,8 +233,8 @@ class ValueStreamMap:
         return takt_time_minutes(available_minutes, demand)
 
     def meets_takt(self, *, available_minutes: float, demand: float) -> bool:
-        """Can the bottleneck step keep pace with demand (one patient at a time)?"""
-        return self.bottleneck.process_minutes <= self.takt_time_minutes(
+        """Can the bottleneck step keep pace with demand (its minutes per patient are at most takt)?"""
+        return self.bottleneck.minutes_per_patient <= self.takt_time_minutes(
             available_minutes=available_minutes, demand=demand)
 
     def replace_step(self, index: int, **changes) -> "ValueStreamMap":
@@ -347,7 +370,8 @@ def load_example_maps() -> dict:
     text = resources.files("course").joinpath("data/value_streams.json").read_text(encoding="utf-8")
     maps = {}
     for m in json.loads(text)["maps"]:
-        steps = [Step(s["name"], s["process_minutes"], s["wait_minutes"], s["value_added"], s.get("source", ""))
+        steps = [Step(s["name"], s["process_minutes"], s["wait_minutes"], s["value_added"], s.get("source", ""),
+                      servers=s.get("servers", 1))
                  for s in m["steps"]]
         maps[m["name"]] = ValueStreamMap(steps, name=m["name"], source=m["source"],
                                          agency_preset=m.get("agency_preset", ""))

@@ -483,7 +483,7 @@ class ValueStreamExplorer(_Explorer):
         self.wait_days = _slider(W.FloatSlider, "Wait before step (days)", 0, 0, 120, 0.5, ".1f")
         self.process_minutes = _slider(W.FloatSlider, "Process time (minutes)", 0, 0, 600, 1, ".0f")
         self.value_added = W.Checkbox(description="Step adds value", indent=False)
-        self.demand = _slider(W.IntSlider, "Patients per day (demand)", 20, 1, 200, 1)
+        self.demand = _slider(W.IntSlider, "Patients per day (demand)", 4, 1, 200, 1)
         self.available = _slider(W.IntSlider, "Working minutes per day", 480, 60, 1440, 10)
         self._load(pathway)
         self.artists = plots.draw_value_stream(self.ax, self.map, self._profile())
@@ -555,7 +555,7 @@ class ValueStreamExplorer(_Explorer):
             ("Value-added time", f"{vsm.value_added_minutes:.0f} minutes"),
             ("Process cycle efficiency", f"{vsm.process_cycle_efficiency:.3%}"),
             ("Takt time", f"{takt:.1f} minutes per patient"),
-            ("Bottleneck step", f"{b.name} ({b.process_minutes:.0f} min)"
+            ("Bottleneck step", f"{b.name} ({b.minutes_per_patient:.0f} min per patient)"
              + ("" if vsm.meets_takt(available_minutes=self.available.value, demand=self.demand.value) else ": slower than takt")),
         ]) + "<b>What the map cannot see</b>" + _table([
             ("Journey's agency-time inside the steps", f"{cov.seen_fraction:.2%}"),

@@ -129,3 +129,30 @@ def test_coverage_fractions_are_fractions(ss, preset):
     for v in (c.seen_fraction, c.patient_seen_fraction, c.professional_seen_fraction,
               c.patient_in_waits_fraction, c.patient_after_map_fraction):
         assert 0.0 <= v <= 1.0
+
+
+def test_parallel_servers_move_the_bottleneck():
+    """Does a ward that cares for many patients at once stop being the bottleneck?"""
+    one = ValueStreamMap([Step("Operation", 90), Step("Ward care", 240)])
+    many = ValueStreamMap([Step("Operation", 90), Step("Ward care", 240, servers=12)])
+    assert one.bottleneck.name == "Ward care"
+    assert many.bottleneck.name == "Operation"
+    assert many.steps[1].minutes_per_patient == 20.0
+    # takt for 4 patients in 480 minutes is 120: one theatre at 90 minutes keeps up
+    assert many.meets_takt(available_minutes=480, demand=4)
+    assert not one.meets_takt(available_minutes=480, demand=4)
+    # servers change capacity, not the patient's journey
+    assert many.lead_time_minutes == one.lead_time_minutes
+
+
+def test_example_hip_map_bottleneck_is_the_operation():
+    hip = load_example_maps()["Hip replacement pathway"]
+    assert hip.bottleneck.name == "Joint replacement operation"
+    assert hip.meets_takt(available_minutes=480, demand=4)
+    assert not hip.meets_takt(available_minutes=480, demand=20)
+
+
+@pytest.mark.parametrize("servers", [0, -1, 1.5, True])
+def test_servers_must_be_a_positive_int(servers):
+    with pytest.raises(ValueError, match=r"'servers' of Step must be an int in \[1, inf\)"):
+        Step("x", 10, servers=servers)
