@@ -64,3 +64,39 @@ def test_killed_run_resumes_without_losing_or_duplicating_grades(tmp_path):
     ref_out = str(tmp_path / "ref")
     B.run_grade(B.make_course(str(tmp_path / "ref_course")), subs, ref_out, "--timeout", "5")
     assert B.read_csv(ref_out) == rows
+
+
+def test_a_failed_regrade_keeps_the_grade_already_recorded(tmp_path):
+    """If the grader fails on a student's newer submission, is the earlier grade kept and shown?"""
+    from course.grading.worker import FAULT_ENV
+
+    course = B.make_course(str(tmp_path / "course"))
+    subs = str(tmp_path / "subs")
+    out = str(tmp_path / "out")
+    partly = B.notebook({"mean": "def mean(xs):\n    return 0"})
+    B.write_nbgrader_layout(subs, {"amy": {"ps1.ipynb": partly}, "ben": {"ps1.ipynb": B.notebook()}})
+    B.run_grade(course, subs, out, "--jobs", "2", "--timeout", "5")
+    first = B.read_csv(out)
+    assert first["amy"]["status"] == "graded" and first["ben"]["status"] == "graded"
+    assert float(first["amy"]["score"]) < float(first["ben"]["score"])
+
+    # amy resubmits the right answers, and the grader breaks while grading her new notebook
+    B.write_nbgrader_layout(subs, {"amy": {"ps1.ipynb": B.notebook()}})
+    env = dict(B.cli_env(), **{FAULT_ENV: "amy"})
+    proc = subprocess.run(B.grade_cmd(course, subs, out, "--jobs", "2", "--timeout", "5"),
+                          cwd=course, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    second = B.read_csv(out)
+    assert second["amy"]["status"] == "graded"
+    assert second["amy"]["score"] == first["amy"]["score"], "the recorded grade was hidden"
+    assert "grader problem" in second["amy"]["reason"] and "next run" in second["amy"]["reason"]
+    assert second["ben"] == first["ben"]
+    assert any(e["student_id"] == "amy" and e["status"] == "graded" for e in B.read_journal(out))
+
+    # the next run, with the grader working again, grades the new submission
+    B.run_grade(course, subs, out, "--jobs", "2", "--timeout", "5")
+    third = B.read_csv(out)
+    assert third["amy"]["status"] == "graded"
+    assert third["amy"]["score"] == first["ben"]["score"]
+    assert "grader problem" not in third["amy"]["reason"]
+    assert third["ben"] == first["ben"]

@@ -20,6 +20,7 @@ class Journal:
     def __init__(self, path):
         self.path = path
         self.entries = {}   # (student_id, key) -> latest entry
+        self.graded = {}    # student_id -> the latest graded entry, whatever its submission
         if os.path.exists(path):
             with open(path, "rb") as fh:
                 fh.seek(0, os.SEEK_END)
@@ -34,7 +35,16 @@ class Journal:
                         entry = json.loads(line)
                     except json.JSONDecodeError:
                         continue  # a line cut short by a crash
-                    self.entries[(entry["student_id"], entry["key"])] = entry
+                    self._remember(entry)
+
+    def _remember(self, entry):
+        self.entries[(entry["student_id"], entry["key"])] = entry
+        if entry.get("status") == "graded":
+            self.graded[entry["student_id"]] = entry
+
+    def last_graded(self, student_id):
+        """The student's latest recorded grade, for any submission (None if never graded)."""
+        return self.graded.get(student_id)
 
     def get(self, student_id, key):
         """The recorded result for this exact submission, unless it should be retried."""
@@ -51,4 +61,4 @@ class Journal:
             os.fsync(fd)
         finally:
             os.close(fd)
-        self.entries[(entry["student_id"], entry["key"])] = entry
+        self._remember(entry)

@@ -470,6 +470,17 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
             entry = {"student_id": sid, "key": task["key"], "status": "rejected", "score": 0.0,
                      "max_score": max_score, "retry": bool(result.get("retry")),
                      "reason": "the notebook could not be graded: " + result.get("error", "")}
+            previous = journal.last_graded(sid)
+            if entry["retry"] and previous is not None:
+                # The grader failed, not the student: the grade already recorded stays visible
+                # (and stays in the gradebook) until this submission can be graded.
+                journal.append(entry)
+                rows[sid] = dict(previous, reason="; ".join(filter(None, [
+                    previous.get("reason", ""),
+                    "a newer submission could not be graded because of a grader problem ("
+                    + result.get("error", "") + "); it will be graded on the next run, and until "
+                    "then this is the grade of the previous submission"])))
+                return
         journal.append(entry)
         rows[sid] = entry
 

@@ -26,6 +26,9 @@ __all__ = ["grade_one", "init_worker", "preload", "MAX_ATTEMPTS"]
 
 #: Each attempt after the first neutralises one more cell that broke the kernel.
 MAX_ATTEMPTS = 6
+#: Fault injection for the tests: a comma-separated list of student ids whose grading
+#: fails as if the grader itself had broken (never set outside the test suite).
+FAULT_ENV = "COPRODUCTION_COURSE_INJECT_GRADER_FAULT"
 
 #: Per worker process: the feedback exporter, built once and reused for every student
 #: (building it and compiling its templates costs more than rendering one notebook).
@@ -250,6 +253,8 @@ def grade_one(task):
         mark = now
 
     try:
+        if student in os.environ.get(FAULT_ENV, "").split(","):
+            raise RuntimeError("injected grader fault (test suite)")
         shutil.copyfile(task["template_db"], os.path.join(course, "gradebook.db"))
         _copy_release_files(task["release_dir"], os.path.join(course, "source", assignment))
         _copy_release_files(task["release_dir"], os.path.join(box, "work"), uid)
@@ -298,7 +303,8 @@ def grade_one(task):
         result["status"] = "graded"
         return result
     except Exception as exc:  # a grader bug must not stop the other students
-        result.update(status="error", error=f"{type(exc).__name__}: {exc}"[:300])
+        # Not the student's fault: the next run grades this submission again.
+        result.update(status="error", retry=True, error=f"{type(exc).__name__}: {exc}"[:300])
         return result
     finally:
         result["seconds"] = time.monotonic() - started
