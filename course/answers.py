@@ -60,6 +60,10 @@ class _NotData(Exception):
     """Raised inside the reader: the cell is not in an allowed answer form."""
 
 
+class _Invalid(Exception):
+    """Raised inside the reader: an explorer form with values its model refuses."""
+
+
 @dataclass(frozen=True)
 class AnswerCell:
     """What one answer cell says.
@@ -130,7 +134,9 @@ class _Reader:
         if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
             v = _number(self.value(node.operand), "a minus sign")
             return -v if isinstance(node.op, ast.USub) else v
-        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+        if isinstance(node, ast.BinOp) and not isinstance(node.op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+            raise _NotData({ast.Pow: "**", ast.Mod: "%", ast.FloorDiv: "//"}.get(type(node.op), "an operator"))
+        if isinstance(node, ast.BinOp):
             a = _number(self.value(node.left), "arithmetic")
             b = _number(self.value(node.right), "arithmetic")
             if isinstance(node.op, ast.Div):
@@ -164,7 +170,7 @@ class _Reader:
             try:
                 return form(**kwargs)
             except (TypeError, ValueError) as exc:
-                raise _NotData(f"{node.func.id}(...) that is not valid: {exc}") from None
+                raise _Invalid(f"gives {node.func.id}(...) values it does not accept: {exc}") from None
         raise _NotData(_kind(node))
 
 
@@ -209,6 +215,8 @@ def read_cell(source: str, known: Mapping | None = None) -> AnswerCell:
             reader.known[name] = value
     except _NotData as exc:
         return AnswerCell({}, f"holds code ({exc}), not an answer, so it was not run", names=names)
+    except _Invalid as exc:
+        return AnswerCell({}, str(exc), names=names)
     except RecursionError:
         return AnswerCell({}, "is too deeply nested to be an answer", names=names)
     return AnswerCell(values, "", tuple(reader.notes), names=tuple(values))

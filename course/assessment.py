@@ -165,11 +165,21 @@ class Item:
         if kind in ("choice", "list", "set", "label") and not (isinstance(options, Mapping) and len(options) >= 2):
             bad("'options' must hold at least two options.")
         if kind == "label":
-            options = {normalise_label(k): tuple(normalise_label(s) for s in v) for k, v in options.items()}
+            # the author's wording is shown; every normalised wording (its own included) matches
+            options = {str(k): tuple(dict.fromkeys([normalise_label(k)] + [normalise_label(s) for s in v]))
+                       for k, v in options.items()}
         if kind in ("choice", "list", "set") and all(len(k) == 1 for k in options):
             options = {normalise_letter(k): v for k, v in options.items()}
-        norm = (lambda v: normalise_label(v)) if kind == "label" or (
-            kind in ("list", "set") and not all(len(k) == 1 for k in options)) else normalise_letter
+        elif kind in ("list", "set"):
+            options = {normalise_label(k): v for k, v in options.items()}
+        if kind == "label":
+            def norm(v):
+                n = normalise_label(v)
+                return next((k for k, syn in options.items() if n in syn), n)
+        elif kind in ("list", "set") and not all(len(k) == 1 for k in options):
+            norm = normalise_label
+        else:
+            norm = normalise_letter
         if kind in ("choice", "label"):
             accepted = answer if isinstance(answer, (list, tuple)) else ([] if answer is None else [answer])
             accepted = tuple(norm(a) for a in accepted)
@@ -232,12 +242,11 @@ class Item:
         return all(len(k) == 1 for k in self.options)
 
     def _norm(self, value) -> str:
-        if self.kind == "label" or not self._letters:
+        if self.kind == "label":
             n = normalise_label(value)
-            for canon, synonyms in self.options.items():
-                if n == canon or n in synonyms:
-                    return canon
-            return n
+            return next((k for k, syn in self.options.items() if n in syn), n)
+        if not self._letters:
+            return normalise_label(value)
         return normalise_letter(value)
 
     @property
@@ -365,7 +374,7 @@ def seal(item: Item, context: str, iterations: int = ITERATIONS) -> str:
             notes[ident] = base64.b64encode(_xor((msg or " ").encode("utf-8"), key)).decode()
     blob = {"v": 1, "item": _public(item), "salt": salt.hex(), "iterations": iterations,
             "right": sorted(right), "notes": dict(sorted(notes.items()))}
-    return base64.b64encode(json.dumps(blob, sort_keys=True, ensure_ascii=False).encode("utf-8")).decode()
+    return base64.b64encode(json.dumps(blob, ensure_ascii=False).encode("utf-8")).decode()
 
 
 def _public(item: Item) -> dict:

@@ -69,6 +69,8 @@ def build_parser():
     g.add_argument("--memory-mb", type=_positive_int("memory-mb"), default=2048,
                    help="memory limit of one student's kernel in MB (default: 2048)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--no-feedback", dest="feedback", action="store_false",
+                   help="do not write feedback pages (faster; grades and the report as usual)")
     return parser
 
 
@@ -83,7 +85,7 @@ def main(argv=None) -> int:
                                 out=args.out, jobs=args.jobs or 0, db=args.db,
                                 timeout=args.timeout, course_root=args.course_root,
                                 lms_pattern=args.lms_pattern, memory_mb=args.memory_mb,
-                                quiet=args.quiet)
+                                quiet=args.quiet, feedback=args.feedback)
             return run_grade(opts)
         except GradingSetupError as exc:
             print(f"coproduction-course grade: error: {exc}", file=sys.stderr)

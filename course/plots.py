@@ -305,10 +305,11 @@ class ValueStreamArtists:
     processes: object
     ticks: object
     stripe: AgencyArtists
+    occupied: object = None
 
     @property
     def dynamic(self) -> list:
-        return [self.waits, self.processes, self.ticks, *self.stripe.dynamic]
+        return [self.waits, self.processes, self.occupied, self.ticks, *self.stripe.dynamic]
 
     def layout_key(self) -> tuple:
         return self.stripe.layout_key()
@@ -318,29 +319,32 @@ _MAP_ROW = (1.5, 2.1)
 
 
 def _vsm_geometry(vsm: ValueStreamMap):
-    waits, procs, ticks = [], [], []
+    waits, procs, held, ticks = [], [], [], []
     lo, hi = _MAP_ROW
     for kind, _s, a, b in vsm.intervals_days():
         rect = np.array([[a, lo], [b, lo], [b, hi], [a, hi]])
-        (procs if kind == "process" else waits).append(rect)
+        {"process": procs, "wait": waits, "occupied": held}[kind].append(rect)
         if kind == "process":
             ticks.append([[a, lo - 0.05], [a, hi + 0.05]])
-    return waits, procs, ticks
+    return waits, procs, held, ticks
 
 
 def draw_value_stream(ax, vsm: ValueStreamMap, profile: AgencyProfile) -> ValueStreamArtists:
     """The map's steps on a time line above the patient's agency stripe.
 
     Waits are pale dotted bars; process steps are black bars with a tick so
-    that minutes-long steps stay visible on a scale of months.
+    that minutes-long steps stay visible on a scale of months; the time a
+    patient holds a bed or chair beyond the hands-on work is a grey hatched bar.
     """
     stripe = draw_agency(ax, [profile], legend=False)
-    waits, procs, ticks = _vsm_geometry(vsm)
+    waits, procs, held, ticks = _vsm_geometry(vsm)
     w = PolyCollection(waits, facecolors="0.92", edgecolors="0.5", hatch="..", linewidths=0.5,
                        label="Map: waiting")
     p = PolyCollection(procs, facecolors="black", edgecolors="black", linewidths=0.5, label="Map: process step")
+    o = PolyCollection(held, facecolors="0.6", edgecolors="0.25", hatch="//", linewidths=0.5,
+                       label="Map: bed or chair held")
     tk = LineCollection(ticks, colors="black", linewidths=1.5)
-    for c in (w, p, tk):
+    for c in (w, o, p, tk):
         ax.add_collection(c)
     ax.set_ylim(-0.05, _MAP_ROW[1] + 0.35)
     ax.text(0.0, _MAP_ROW[1] + 0.08, "Value-stream map", transform=ax.get_yaxis_transform(), fontsize=9,
@@ -350,16 +354,18 @@ def draw_value_stream(ax, vsm: ValueStreamMap, profile: AgencyProfile) -> ValueS
     ax.legend(handles=[
         Patch(facecolor="0.92", edgecolor="0.5", hatch="..", label="Map: waiting"),
         Patch(facecolor="black", label="Map: process step"),
+        Patch(facecolor="0.6", edgecolor="0.25", hatch="//", label="Map: bed or chair held"),
         Patch(facecolor=PATIENT_COLOUR, label="Patient agency"),
         Patch(facecolor=PROFESSIONAL_COLOUR, hatch=PROFESSIONAL_HATCH, label="Professional agency"),
-    ], loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=4, frameon=False, fontsize=8)
-    return ValueStreamArtists(ax, w, p, tk, stripe)
+    ], loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=5, frameon=False, fontsize=8)
+    return ValueStreamArtists(ax, w, p, tk, stripe, o)
 
 
 def update_value_stream(artists: ValueStreamArtists, vsm: ValueStreamMap, profile: AgencyProfile):
-    waits, procs, ticks = _vsm_geometry(vsm)
+    waits, procs, held, ticks = _vsm_geometry(vsm)
     artists.waits.set_verts(waits)
     artists.processes.set_verts(procs)
+    artists.occupied.set_verts(held)
     artists.ticks.set_segments(ticks)
     update_agency(artists.stripe, [profile])
     artists.ax.set_xlim(0, max(profile.params.horizon_days, vsm.lead_time_days))

@@ -10,6 +10,15 @@ how long it waits between steps.  From these come the standard measures:
 * process cycle efficiency (PCE) - value-added time / lead time;
 * takt time - available time / demand.
 
+Capacity is a different question from efficiency.  A step's *occupied time*
+is how long one patient holds one of its servers (a bed, a chair, a theatre);
+it can be much longer than the touch time: a ward bed is held for the whole
+stay, an infusion chair also during the observation after the infusion.  The
+bottleneck and takt comparisons use occupied time per server; process cycle
+efficiency and value-added time use process (touch) time.  With occupied time
+in days and demand per day, demand x occupied days is the number of servers
+kept busy on average (Little's law, L = lambda W; Little 1961).
+
 The critique at the heart of the course: in chronic care most of the work of
 producing health is the patient's, done between the steps, in what the map
 calls waiting.  :meth:`ValueStreamMap.coverage` measures how much of a
@@ -70,10 +79,21 @@ class Step:
     servers : int
         How many patients the step can work on at once (theatres, beds,
         clinicians working in parallel), >= 1.
+    occupied_minutes : float or None
+        How long one patient occupies one server (a bed for the whole stay, a
+        chair for the infusion and the observation after it), at least
+        ``process_minutes``.  None (the default) means the same as
+        ``process_minutes``: the server is free as soon as the hands-on work
+        ends.  It is also the patient's elapsed time in the step.
 
     Examples
     --------
-    >>> Step("Ward care", process_minutes=240, servers=12).minutes_per_patient
+    A 12-bed ward where each patient gets 240 minutes of hands-on care but
+    holds a bed for a 3.4-day stay frees a bed every 408 minutes, not every 20:
+
+    >>> Step("Ward care", process_minutes=240, servers=12, occupied_minutes=3.4 * 1440).minutes_per_patient
+    408.0
+    >>> Step("Consultation", process_minutes=20).occupied_minutes
     20.0
     """
 
@@ -83,6 +103,7 @@ class Step:
     value_added: bool = True
     source: str = field(default="", compare=False)
     servers: int = 1
+    occupied_minutes: float | None = None
 
     def __post_init__(self):
         owner = "Step"
@@ -95,15 +116,25 @@ class Step:
         check_str(self.source, "source", owner)
         if isinstance(self.servers, bool) or not isinstance(self.servers, (int, np.integer)) or self.servers < 1:
             raise ValueError(f"'servers' of Step must be an int in [1, inf). Got {self.servers!r} instead.")
+        occupied = self.process_minutes if self.occupied_minutes is None else self.occupied_minutes
+        occupied = check_real(occupied, "occupied_minutes", owner, low=0, high=1e9)
+        if occupied < self.process_minutes:
+            raise ValueError(
+                f"'occupied_minutes' of Step must be a float in [{self.process_minutes!r}, 1000000000.0] "
+                f"(at least process_minutes). Got {self.occupied_minutes!r} instead."
+            )
+        object.__setattr__(self, "occupied_minutes", occupied)
 
     @property
     def minutes_per_patient(self) -> float:
-        """Minutes between patients leaving the step when it is busy: process time / servers.
+        """Minutes between patients leaving the step when it is busy: occupied time / servers.
 
+        Occupied time, not touch time: a bed held for a 3.4-day stay cannot
+        take the next patient after the 240 minutes of hands-on care.
         (Manufacturing calls this the cycle time; the course avoids that word,
         which health-care papers use with several meanings.)
         """
-        return self.process_minutes / self.servers
+        return self.occupied_minutes / self.servers
 
 
 def takt_time_minutes(available_minutes: float, demand: float) -> float:
@@ -135,6 +166,9 @@ class MapCoverage:
         what the map calls waiting.
     patient_after_map_fraction : share of the patient's agency after the
         map's last step (or before its first).
+    patient_in_occupancy_fraction : share of the patient's agency while they
+        hold a step's bed or chair outside its process time (a ward stay
+        beyond the hands-on care): inside a step, but not in its process time.
     """
 
     seen_fraction: float
@@ -142,6 +176,7 @@ class MapCoverage:
     professional_seen_fraction: float
     patient_in_waits_fraction: float
     patient_after_map_fraction: float
+    patient_in_occupancy_fraction: float = 0.0
 
     @property
     def unseen_fraction(self) -> float:
@@ -186,8 +221,8 @@ class ValueStreamMap:
     # -- the standard measures -------------------------------------------------
     @property
     def lead_time_minutes(self) -> float:
-        """Elapsed time from the first wait to the end of the last step."""
-        return float(sum(s.process_minutes + s.wait_minutes for s in self.steps))
+        """Elapsed time from the first wait to the end of the last step (waits plus occupied times)."""
+        return float(sum(s.occupied_minutes + s.wait_minutes for s in self.steps))
 
     @property
     def lead_time_days(self) -> float:
@@ -219,7 +254,7 @@ class ValueStreamMap:
 
     @property
     def bottleneck(self) -> Step:
-        """The step that takes longest per patient, process time / servers (the first, on ties).
+        """The step that takes longest per patient, occupied time / servers (the first, on ties).
 
         It limits how many patients the pathway can finish per unit of time.
         """
@@ -240,6 +275,11 @@ class ValueStreamMap:
     def replace_step(self, index: int, **changes) -> "ValueStreamMap":
         """A new map with step ``index`` changed (maps are immutable).
 
+        When ``process_minutes`` changes and ``occupied_minutes`` is not given,
+        a step that was occupied only during its process time stays so; a step
+        occupied for longer keeps its occupied time, raised to the new process
+        time if that is longer.
+
         Examples
         --------
         >>> m = ValueStreamMap([Step("A", 10, 0), Step("B", 10, 80)])
@@ -251,15 +291,22 @@ class ValueStreamMap:
                 f"'index' of replace_step must be an int in [0, {len(self.steps) - 1}]. Got {index!r} instead."
             )
         steps = list(self.steps)
-        steps[index] = replace(steps[index], **changes)
+        old = steps[index]
+        if "process_minutes" in changes and "occupied_minutes" not in changes:
+            new_process = check_real(changes["process_minutes"], "process_minutes", "Step", low=0, high=1e9)
+            changes["occupied_minutes"] = (new_process if old.occupied_minutes == old.process_minutes
+                                           else max(old.occupied_minutes, new_process))
+        steps[index] = replace(old, **changes)
         return replace(self, steps=tuple(steps))
 
     # -- the critique ----------------------------------------------------------
     def intervals_days(self, start_days: float = 0.0) -> list:
-        """``(kind, step, start, end)`` for every wait and process, in days.
+        """``(kind, step, start, end)`` for every wait, process and occupancy, in days.
 
-        ``kind`` is ``"wait"`` or ``"process"``; ``start_days`` places the map's
-        first wait on an agency stripe's time axis.
+        ``kind`` is ``"wait"``, ``"process"`` or ``"occupied"`` (the rest of a
+        step's occupied time after its process time: the patient holds a bed
+        or chair but nobody is working on them); ``start_days`` places the
+        map's first wait on an agency stripe's time axis.
         """
         t = check_real(start_days, "start_days", "intervals_days", low=-1e9, high=1e9)
         out = []
@@ -271,6 +318,10 @@ class ValueStreamMap:
             if p > 0:
                 out.append(("process", s, t, t + p))
             t += p
+            o = (s.occupied_minutes - s.process_minutes) / MINUTES_PER_DAY
+            if o > 0:
+                out.append(("occupied", s, t, t + o))
+            t += o
         return out
 
     def coverage(self, profile, start_days: float = 0.0) -> MapCoverage:
@@ -307,7 +358,7 @@ class ValueStreamMap:
         horizon = params.horizon_days
         total_patient = _integral(params, 0.0, horizon)
         total_prof = horizon - total_patient
-        seen_pat = seen_all = in_waits = 0.0
+        seen_pat = seen_all = in_waits = in_occupancy = 0.0
         inside_map = 0.0
         for kind, _step, a, b in self.intervals_days(start_days):
             a, b = max(a, 0.0), min(b, horizon)
@@ -318,8 +369,10 @@ class ValueStreamMap:
             if kind == "process":
                 seen_pat += pat
                 seen_all += b - a
-            else:
+            elif kind == "wait":
                 in_waits += pat
+            else:
+                in_occupancy += pat
         seen_prof = seen_all - seen_pat
 
         def frac(x, total):
@@ -331,6 +384,7 @@ class ValueStreamMap:
             professional_seen_fraction=frac(seen_prof, total_prof),
             patient_in_waits_fraction=frac(in_waits, total_patient),
             patient_after_map_fraction=frac(total_patient - inside_map, total_patient),
+            patient_in_occupancy_fraction=frac(in_occupancy, total_patient),
         )
 
 
@@ -371,7 +425,7 @@ def load_example_maps() -> dict:
     maps = {}
     for m in json.loads(text)["maps"]:
         steps = [Step(s["name"], s["process_minutes"], s["wait_minutes"], s["value_added"], s.get("source", ""),
-                      servers=s.get("servers", 1))
+                      servers=s.get("servers", 1), occupied_minutes=s.get("occupied_minutes"))
                  for s in m["steps"]]
         maps[m["name"]] = ValueStreamMap(steps, name=m["name"], source=m["source"],
                                          agency_preset=m.get("agency_preset", ""))

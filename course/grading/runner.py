@@ -37,7 +37,7 @@ from .report import write_grades_csv, write_report
 __all__ = ["GradeOptions", "run_grade", "GradingSetupError", "GRADER_VERSION"]
 
 #: Part of every journal key: bump it when a change to the grader changes grades.
-GRADER_VERSION = "1"
+GRADER_VERSION = "2"
 
 
 class GradingSetupError(ValueError):
@@ -56,6 +56,7 @@ class GradeOptions:
     lms_pattern: str = _collect.DEFAULT_LMS_PATTERN
     memory_mb: int = 2048
     quiet: bool = False
+    feedback: bool = True
 
     def __post_init__(self):
         if not isinstance(self.jobs, int) or self.jobs < 0:
@@ -366,7 +367,9 @@ def run_grade(opts: GradeOptions) -> int:
         raise GradingSetupError(f"'out' must be a folder this command can write to. "
                                 f"Got {opts.out!r} ({exc.strerror or exc}).") from None
     db_url = _db_url(opts, config, course_root)
-    jobs = opts.jobs or default_jobs()
+    from .answers_as_data import is_data_exercise_config
+    # Reading answers keeps a CPU busy the whole time (no kernel to wait for): one worker per CPU.
+    jobs = opts.jobs or ((os.cpu_count() or 1) if is_data_exercise_config(config) else default_jobs())
     coursedirs = {"submitted": cd.get("submitted_directory", "submitted"),
                   "autograded": cd.get("autograded_directory", "autograded"),
                   "feedback": cd.get("feedback_directory", "feedback")}
@@ -406,12 +409,15 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
     _ensure_main_gradebook(config, db_url, template, A, release_nbs, course_id, template_db)
     timings["setup"] = time.monotonic() - started
     max_score = _max_score(db_url, course_id, A)
-    salt = f"{GRADER_VERSION}|{A}|{_definition_hash(os.path.join(solutions, A))}|{timeout}"
+    salt = (f"{GRADER_VERSION}|{A}|{_definition_hash(os.path.join(solutions, A))}|{timeout}"
+            f"|feedback={opts.feedback}")
 
     subs, unmatched = _collect.collect_submissions(opts.submissions, A, opts.lms_pattern)
     submitted_dir = os.path.realpath(os.path.join(course_root, coursedirs["submitted"]))
     copy_submitted = os.path.realpath(opts.submissions) != submitted_dir
 
+    from .answers_as_data import is_data_exercise_config
+    data_mode = is_data_exercise_config(config)
     keep = [sys.prefix, sys.base_prefix, scratch_root]
     hide_candidates = [solutions, out, opts.submissions,
                        os.path.join(course_root, "nbgrader_config.py")]
@@ -419,11 +425,21 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
     if db_url.startswith("sqlite:///"):
         hide_candidates.append(db_url[len("sqlite:///"):])
     hides, not_hidden = _hides(hide_candidates, keep)
-    plan = probe_sandbox(hides=hides, scratch_root=scratch_root, memory_mb=opts.memory_mb,
-                         cpu_seconds=max(120, int(timeout) * 20))
-    protections = list(plan.protections) + [
-        f"NOT hidden (it contains the Python installation or scratch space): {p}"
-        for p in not_hidden]
+    if data_mode:
+        # Answers are read as data and no cell of a submission is executed, so there is
+        # nothing to sandbox: no kernel starts, and the keys never leave this machine's
+        # grader processes.
+        plan = None
+        protections = [
+            "answers read as data: no cell of any submission was executed (no kernel was started)",
+            "the keys were read from the gradebook, never from a submission; feedback shows no key",
+            "a scratch copy per submission; the real gradebook written by the grader alone"]
+    else:
+        plan = probe_sandbox(hides=hides, scratch_root=scratch_root, memory_mb=opts.memory_mb,
+                             cpu_seconds=max(120, int(timeout) * 20))
+        protections = list(plan.protections) + [
+            f"NOT hidden (it contains the Python installation or scratch space): {p}"
+            for p in not_hidden]
 
     journal = Journal(os.path.join(out, "journal.jsonl"))
     rows, tasks = {}, []
@@ -446,7 +462,8 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
                       "notebooks": pf.notebooks, "notes": pf.notes, "timestamp": sub.timestamp,
                       "template_db": template_db, "release_dir": release_dir,
                       "scratch_root": scratch_root, "plan": plan, "timeout": timeout,
-                      "config": config, "bin_dir": os.path.dirname(sys.executable)})
+                      "config": config, "bin_dir": os.path.dirname(sys.executable),
+                      "data_mode": data_mode, "feedback": opts.feedback})
 
     def finish(task, result):
         sid = task["student_id"]

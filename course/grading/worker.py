@@ -146,6 +146,86 @@ def _config(task, course, kcfg, neutralise):
     return c
 
 
+def _data_config(task, course):
+    """Configuration for an exercise whose answers are data: nothing is executed."""
+    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
+                                        IgnorePattern, LimitOutput, SaveAutoGrades)
+
+    from .answers_as_data import GradeAnswersAsData
+    from .execute import HideHiddenTests
+
+    c = copy.deepcopy(task["config"])
+    c.CourseDirectory.root = course
+    c.CourseDirectory.source_directory = "source"
+    c.CourseDirectory.release_directory = "release"
+    c.CourseDirectory.db_url = "sqlite:///" + os.path.join(course, "gradebook.db")
+    c.Exchange.root = os.path.join(course, "exchange")
+    c.OverwriteCells.add_missing_cells = True
+    c.Autograde.autograde_preprocessors = [
+        GradeAnswersAsData, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+    c.GradeAnswersAsData.release_root = os.path.dirname(task["release_dir"])
+    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
+    return c
+
+
+def _grade_as_data(task, result, lap):
+    """Grade one submission of an answers-as-data exercise: read answers, run no code."""
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+
+    student, assignment = task["student_id"], task["assignment"]
+    base = os.path.join(task["scratch_root"], uuid.uuid4().hex[:12])
+    course = os.path.join(base, "course")
+    os.makedirs(course, mode=0o700)
+    try:
+        if student in os.environ.get(FAULT_ENV, "").split(","):
+            raise RuntimeError("injected grader fault (test suite)")
+        shutil.copyfile(task["template_db"], os.path.join(course, "gradebook.db"))
+        sub_dir = os.path.join(course, "submitted", student, assignment)
+        os.makedirs(sub_dir)
+        for nb_name, text in task["notebooks"].items():
+            with open(os.path.join(sub_dir, nb_name + ".ipynb"), "w", encoding="utf-8") as fh:
+                fh.write(text)
+        if task.get("timestamp"):
+            with open(os.path.join(sub_dir, "timestamp.txt"), "w") as fh:
+                fh.write(task["timestamp"])
+        lap("scratch")
+        c = _data_config(task, course)
+        result["attempts"] = 1
+        res = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c).autograde(
+            assignment, student, force=True, create=True)
+        lap("autograde")
+        if not res["success"]:
+            result.update(status="error", error=_last_error(res.get("log")),
+                          log=(res.get("log") or "")[-4000:])
+            return result
+        db_url = c.CourseDirectory.db_url
+        result["grades"] = _read_grades(db_url, assignment, student)
+        lap("grades")
+        if task.get("feedback", True):
+            try:
+                result["feedback"] = _feedback(task, course, db_url, student, assignment)
+            except Exception as exc:  # no feedback is no reason to lose the grade
+                result["feedback"] = {}
+                result["feedback_error"] = f"{type(exc).__name__}: {exc}"[:300]
+        else:
+            result["feedback"] = {}
+        lap("feedback")
+        result["autograded"] = {}
+        for path in glob.glob(os.path.join(course, "autograded", student, assignment, "*.ipynb")):
+            with open(path, encoding="utf-8") as fh:
+                result["autograded"][os.path.splitext(os.path.basename(path))[0]] = fh.read()
+        result["status"] = "graded"
+        return result
+    except Exception as exc:  # a grader bug must not stop the other students
+        result.update(status="error", retry=True, error=f"{type(exc).__name__}: {exc}"[:300])
+        return result
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def _feedback_exporter(config):
     """nbgrader's feedback exporter (as ``GenerateFeedback`` builds it), one per worker.
 
@@ -235,6 +315,20 @@ def grade_one(task):
     _fast_scratch_gradebooks(task["scratch_root"])
     phases = {}
     student, assignment = task["student_id"], task["assignment"]
+    if task.get("data_mode"):
+        result = {"student_id": student, "key": task["key"], "neutralised": [], "attempts": 0,
+                  "phases": phases}
+        mark = [time.perf_counter()]
+
+        def data_lap(phase):
+            now = time.perf_counter()
+            phases[phase] = round(phases.get(phase, 0.0) + now - mark[0], 4)
+            mark[0] = now
+
+        try:
+            return _grade_as_data(task, result, data_lap)
+        finally:
+            result["seconds"] = time.monotonic() - started
     plan = task["plan"]
     uid = new_sandbox_uid() if plan.drop_user else None
     name = uuid.uuid4().hex[:12]
