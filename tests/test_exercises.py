@@ -1,11 +1,18 @@
-"""The exercises make a real nbgrader round trip.
+"""The exercises: answers as data, linked to the lessons' objectives, graded by a real nbgrader round trip.
 
-One temporary course directory holds a copy of ``solutions/``. There nbgrader generates every
-student version (compared with the committed ``exercises/``) and autogrades four submissions per
-assignment: the instructor solution, the untouched student version, a partly wrong submission and
-a submission of trick answers. Scores are read from the gradebook, cell by cell.
+Layers:
+
+1. structure, read from ``solutions/`` and ``course/data/objectives.json`` without nbgrader;
+2. the student versions regenerate identically and leak no answer, key or mark scheme;
+3. per assignment, one real ``coproduction-course grade`` run over five submissions built from
+   the solution: the solution itself, the untouched student version, the right answers written
+   differently (case, spaces, hyphens, rounding inside the tolerance), one early slip whose
+   later parts follow from it (error carried forward), and answer cells holding code that would
+   write a file if it ever ran;
+4. the student version in a real kernel: Run All goes through, and every check agrees with the grader.
 """
 import copy
+import json
 import os
 import re
 import shutil
@@ -15,336 +22,385 @@ from pathlib import Path
 import nbformat
 import pytest
 
-pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+from course.answers import ANSWER_FORMS, format_answer, read_cell, read_cells
+from course.assessment import normalise_label
+from course.grading.answers_as_data import _item, read_check_cell
+from course.rules import CARRY_RULES
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures", "grading"))
+import builders as B  # noqa: E402
+
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
 
 ROOT = Path(__file__).resolve().parents[1]
-ASSIGNMENTS = [
-    "ex01_products_and_services",
-    "ex02_agency_over_time",
-    "ex03_product_like_or_pure",
-    "ex04_value_stream_mapping",
-    "ex05_capstone",
-]
-MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
-           "BEGIN MARK SCHEME", "END MARK SCHEME", "Model answer")
-
-# Trick answers, prepended to every trick submission's answer cells.
-TRICK_KIT = '''
-import numpy as np
-class Anything:
-    """Claims to equal everything and to have every attribute."""
-    def __eq__(self, other): return True
-    def __ne__(self, other): return False
-    __hash__ = object.__hash__
-    def __float__(self): return 0.5
-    def __getattr__(self, name): return Anything()
-class SneakyFloat(float):
-    def __eq__(self, other): return True
-    __hash__ = float.__hash__
-class SneakyStr(str):
-    def __eq__(self, other): return True
-    __hash__ = str.__hash__
-'''
-
-# For each assignment: answer cells to replace (grade_id -> new source) and the test cells that
-# must then lose their points. Every other autograded cell must still earn its points.
-PARTIAL = {
-    "ex01_products_and_services": (
-        {"answer_1": 'feature_a = "intangible process"\nfeature_b = "intangible process"\n'
-                     'feature_c = "user as obligate coproducer"',
-         "answer_3": "def product_like_names(profiles):\n    return [p.name for p in profiles]"},
-        {"test_1b", "test_3a", "test_3b"}),
-    "ex02_agency_over_time": (
-        {"answer_1": 'asthma = AgencyParams(name="Asthma", baseline=0.85, horizon_days=365, episodes=('
-                     'Episode(100, 3, depth=0.07, recovery_days=10, label="asthma attack"),))',
-         "answer_3b": "def share_after(baseline, depth, days_after, recovery_days):\n"
-                      "    return baseline * (1 - depth * 2 ** (days_after / recovery_days))"},
-        # a wrong episode also spoils the summary measures computed from it
-        {"test_1b", "test_2a", "test_2b", "test_3b"}),
-    "ex03_product_like_or_pure": (
-        {"answer_2b": "def main_reason(profile):\n    c = classify(profile).contributions\n"
-                      "    return min(c, key=c.get)",
-         "answer_3": 'operation = ServiceProfile.from_agency(hip, "operation and stay", start_days=120, '
-                     'end_days=123.4, concrete_procedure=True, physical_item=True)\n'
-                     'rehabilitation = ServiceProfile.from_agency(hip, "rehabilitation", start_days=123.4, '
-                     'end_days=300)'},
-        {"test_2b", "test_3b"}),
-    "ex04_value_stream_mapping": (
-        {"answer_1b": "def pce(steps):\n    va = sum(s.process_minutes for s in steps if s.value_added)\n"
-                      "    return 100 * va / lead_time(steps)",
-         "answer_3": 'diabetes_map = load_example_maps()["A year of adult type 2 diabetes care"]\n'
-                     'cov = diabetes_map.coverage(PRESETS["Adult type 2 diabetes"])\n'
-                     "seen_percent = cov.seen_fraction\n"
-                     "patient_in_waits_percent = 100 * cov.patient_in_waits_fraction"},
-        {"test_1b", "test_3a"}),
-    "ex05_capstone": (
-        {"answer_3": 'infusion_day = ValueStreamMap([Step("Check-in", 5, 0, False), '
-                     'Step("Nurse assessment", 15, 20, True), Step("Infusion", 120, 45, True), '
-                     'Step("Observation", 30, 0, True), Step("Discharge", 10, 15, False)], name="Infusion day")\n'
-                     "infusion_pce = infusion_day.process_cycle_efficiency\n"
-                     "infusion_takt = takt_time_minutes(480, 4)",
-         "answer_4": 'def approach(profile):\n    label = classify(profile).label\n'
-                     '    return {"product-like": "value-stream map", "mixed": "co-design",'
-                     ' "pure service": "both"}[label]'},
-        # observation wrongly value-added: the map and its PCE are wrong, the takt time is not
-        {"test_3a", "test_3b", "test_4a", "test_4b"}),
-}
-
-# Trick answers: an always-equal object, a wrong type that compares equal, and functions that
-# return the visible tests' answers without computing anything.
-TRICKS = {
-    "ex01_products_and_services": (
-        {"answer_1": 'feature_a = SneakyStr("intangible process")\nfeature_b = Anything()\n'
-                     'feature_c = SneakyStr("x")',
-         "answer_2b": "smoking_label = Anything()",
-         "answer_3": "def product_like_names(profiles):\n"
-                     '    return ["Cataract surgery"] * sum(p.name == "Cataract surgery" for p in profiles)'},
-        {"test_1a", "test_1b", "test_1c", "test_2b", "test_3a", "test_3b"}),
-    "ex02_agency_over_time": (
-        {"answer_2": "mean_professional = np.array([0.178])\ndominant_fraction = Anything()",
-         "answer_3a": "def share_during(baseline, depth):\n"
-                      "    return {(0.9, 0.95): 0.045, (0.85, 0.7): 0.255, (1.0, 0.0): 1.0}[(baseline, depth)]",
-         "answer_3b": "def share_after(baseline, depth, days_after, recovery_days):\n    return Anything()"},
-        {"test_2a", "test_2b", "test_3a", "test_3b"}),
-    "ex03_product_like_or_pure": (
-        {"answer_2a": "colonoscopy_label = SneakyStr('mixed!')",
-         "answer_2b": "def main_reason(profile):\n"
-                      '    return "short_episode" if profile.name == "Screening colonoscopy" else "professional_share"',
-         "answer_3": "class FakeProfile(ServiceProfile):\n    def __eq__(self, other): return True\n"
-                     "    __hash__ = object.__hash__\n"
-                     'operation = FakeProfile("operation and stay", 3.4, 0.925, True, True)\n'
-                     'rehabilitation = ServiceProfile.from_agency(hip, "rehabilitation", start_days=123.4, '
-                     'end_days=365)',
-         "answer_4": 'def window_labels(params, windows):\n    return ["pure service", "mixed", "pure service"]'},
-        {"test_2a", "test_2b", "test_3a", "test_4"}),
-    "ex04_value_stream_mapping": (
-        {"answer_1a": "def lead_time(steps):\n    return 30270.0 if len(steps) == 2 else 10.0",
-         "answer_1b": "def pce(steps):\n    return 20 / 30270 if len(steps) == 2 else 0.25",
-         "answer_1c": "def takt(available_minutes, demand):\n    return {480: 15.0, 450: 25.0}[available_minutes]",
-         "answer_2": 'hip_lead_time_days = "165.56"\nhip_pce_percent = np.array([0.18])\n'
-                     "hip_bottleneck = Anything()",
-         "answer_3": "seen_percent = SneakyFloat(0.028)\npatient_in_waits_percent = True"},
-        {"test_1a", "test_1b", "test_1c", "test_2a", "test_2b", "test_2c", "test_3a", "test_3b"}),
-    "ex05_capstone": (
-        {"answer_1": "ibd_mean_professional = SneakyFloat(0.494)\nibd_dominant_fraction = Anything()",
-         "answer_4": "def approach(profile):\n"
-                     '    return {"Infusion": "value-stream map", "first flare": "both",'
-                     ' "Laboratory test": "value-stream map"}.get(profile.name, "co-design")'},
-        {"test_1a", "test_1b", "test_4a", "test_4b"}),
-}
-STUDENTS = ("solution", "untouched", "partial", "tricks")
+ASSIGNMENTS = ["ex01_products_and_services", "ex02_agency_over_time", "ex03_product_like_or_pure",
+               "ex04_value_stream_mapping", "ex05_capstone"]
+OBJECTIVES = json.loads((ROOT / "course" / "data" / "objectives.json").read_text(encoding="utf-8"))
 
 
-def _meta(cell):
+# ------------------------------------------------------------------ reading the notebooks
+def _read(path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def solution(a):
+    return _read(ROOT / "solutions" / a / f"{a}.ipynb")
+
+
+def released(a):
+    return _read(ROOT / "exercises" / a / f"{a}.ipynb")
+
+
+def _nbg(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
 
-def _notebook(folder, name):
-    return nbformat.read(str(folder / name / f"{name}.ipynb"), as_version=4)
+def answer_cells(nb):
+    return [c for c in nb.cells if c.cell_type == "code" and _nbg(c).get("solution") and not _nbg(c).get("grade")]
 
 
-def _auto_points(nb):
-    """{grade_id: points} of the autograded test cells."""
-    return {_meta(c)["grade_id"]: _meta(c)["points"] for c in nb.cells
-            if c.cell_type == "code" and _meta(c).get("grade") and not _meta(c).get("solution")}
+def items(a):
+    """{qid: Item} in notebook order."""
+    out = {}
+    for cell in solution(a).cells:
+        if cell.cell_type == "code" and _nbg(cell).get("grade"):
+            qid, spec, _ = read_check_cell(cell.source)
+            if qid is not None:
+                out[qid] = _item(cell, qid, spec)
+    return out
 
 
-def _strip_markers(source):
-    return "\n".join(line for line in source.splitlines()
-                     if "BEGIN SOLUTION" not in line and "END SOLUTION" not in line)
+def tasks(a):
+    return {_nbg(c)["grade_id"]: c for c in solution(a).cells if _nbg(c).get("task")}
 
 
-def _outside_regions(source):
-    """Lines of a cell outside every solution, hidden-test and mark-scheme region."""
-    inside = False
-    for line in source.splitlines():
-        if re.search(r"### BEGIN (SOLUTION|HIDDEN TESTS|MARK SCHEME)", line):
-            inside = True
-        elif re.search(r"### END (SOLUTION|HIDDEN TESTS|MARK SCHEME)", line):
-            inside = False
-        elif not inside:
-            yield line
+def solution_answers(a):
+    values, problems = read_cells([c.source for c in answer_cells(solution(a))])
+    assert not problems, problems
+    return values
 
 
-def _submission(release, solution, replacements, prefix=""):
-    """The student version with every answer cell filled from the solution, some replaced."""
-    nb = copy.deepcopy(release)
-    answers = {_meta(c)["grade_id"]: c.source for c in solution.cells if _meta(c).get("solution")}
-    for cell in nb.cells:
-        gid = _meta(cell).get("grade_id")
-        if _meta(cell).get("solution") and cell.cell_type == "code":
-            cell.source = prefix + replacements[gid] if gid in replacements else _strip_markers(answers[gid])
-    assert set(replacements) <= set(answers), "a replacement names an answer cell that does not exist"
+# ------------------------------------------------------------------ 1. structure
+def test_every_objective_is_assessed_and_every_item_has_an_objective():
+    objectives = OBJECTIVES["objectives"]
+    listed = OBJECTIVES["items"]
+    assessed = {o for a in listed for ids in listed[a].values() for o in ids}
+    assert sorted(set(objectives) - assessed) == [], "objectives with no exercise item"
+    for a in ASSIGNMENTS:
+        in_notebook = set(items(a)) | set(tasks(a))
+        assert set(listed.get(a, {})) == in_notebook, f"{a}: objectives.json and the solutions disagree"
+        for qid, ids in listed[a].items():
+            assert ids and set(ids) <= set(objectives), f"{a}:{qid} names unknown objectives {ids}"
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_every_required_answer_is_one_line_of_data(a):
+    """Is every answer in the solutions a single line in an allowed form (no def, loop, or constructor typed)?"""
+    for cell in answer_cells(solution(a)):
+        read = read_cell(cell.source)
+        assert read.problem == "", f"{a}: {cell.source!r}: {read.problem}"
+        region = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S)
+        assert region, f"{a}: an answer cell without a solution region: {cell.source!r}"
+        for line in region.group(1).strip().splitlines():
+            assert re.match(r"^\w+ = \S", line), f"{a}: not one answer per line: {line!r}"
+            value = read_cell(line).values
+            assert value, f"{a}: {line!r} is not a whole answer on one line"
+            (v,) = value.values()
+            if isinstance(v, tuple(ANSWER_FORMS.values())):
+                # an explorer state: the explorer right above writes it for the learner
+                name = line.split(" =")[0]
+                assert f'answer="{name}"' in _text_before(solution(a), cell), \
+                    f"{a}: {name} is an explorer state but no explorer offers 'Use this as my answer'"
+        outside = re.sub(r"### BEGIN SOLUTION.*?### END SOLUTION", "", cell.source, flags=re.S)
+        for line in outside.strip().splitlines():
+            assert line.startswith("#") or re.match(r"^\w+ = None$", line), \
+                f"{a}: the learner's answer cell shows {line!r}"
+
+
+def _text_before(nb, cell):
+    i = nb.cells.index(cell)
+    return "\n".join(c.source for c in nb.cells[max(0, i - 3):i])
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_every_item_links_a_real_lesson_section(a):
+    for qid, item in items(a).items():
+        stem, heading = item.section
+        lesson = _read(ROOT / "notebooks" / f"{stem}.ipynb")
+        headings = {m.group(1).strip() for c in lesson.cells if c.cell_type == "markdown"
+                    for m in re.finditer(r"^#+ (.+)$", c.source, re.M)}
+        assert heading in headings, f"{a}:{qid} links a section that lesson {stem} does not have: {heading!r}"
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_every_wrong_option_has_its_own_explanation(a):
+    n_choices = 0
+    for qid, item in items(a).items():
+        if item.kind in ("choice", "label", "set") and item.answer:
+            wrong = [o for o in item.options if o not in item.answer]
+            texts = [item.feedback.get(o, "") for o in wrong]
+            assert all(len(t) > 20 for t in texts), f"{a}:{qid}: a wrong option without an explanation"
+            assert len(set(texts)) == len(texts), f"{a}:{qid}: wrong options share one explanation"
+            n_choices += 1
+    assert n_choices >= 2, f"{a}: expected several choice items"
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_mark_schemes_have_level_descriptors_with_example_answers(a):
+    for gid, cell in tasks(a).items():
+        scheme = re.search(r"BEGIN MARK SCHEME(.*)END MARK SCHEME", cell.source, re.S).group(1)
+        points = int(_nbg(cell)["points"])
+        assert len(re.findall(r"(?i)example", scheme)) >= 2, f"{a}:{gid}: no example answers"
+        levels = set(int(x) for x in re.findall(r"(?im)^\W*(?:level\s*)?(\d+)\s*(?:points?|marks?)?\s*[:=–—-]", scheme))
+        assert len(levels) >= 3 and max(levels) <= points, f"{a}:{gid}: level descriptors missing ({levels})"
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_a_part_that_depends_on_another_is_checked_against_the_learners_own_answer(a):
+    """Does every automatically marked exercise use error carried forward where parts depend on each other?"""
+    its = items(a)
+    assert any(i.carry for i in its.values()), f"{a} has no part checked against an earlier answer"
+    names = {i.name for i in its.values()} | set(solution_answers(a))
+    for qid, item in its.items():
+        for c in item.carry:
+            assert set(c["from"]) <= names, f"{a}:{qid} carries from unknown answers {c['from']}"
+
+
+# ------------------------------------------------------------------ 2. regenerate and no leak
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A temporary copy of the course with every student version generated by nbgrader."""
+    base = tmp_path_factory.mktemp("course")
+    root = base / "course"
+    root.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    shutil.copytree(ROOT / "solutions", root / "solutions")
+    shutil.copytree(ROOT / "exercises", root / "exercises")
+    shutil.copytree(ROOT / "notebooks", root / "notebooks")
+    regen = base / "regenerated"
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    c = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.release_directory = str(regen)
+    c.CourseDirectory.db_url = f"sqlite:///{base / 'gen.db'}"
+    c.Exchange.root = str(base / "exchange")
+    api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
+    for a in ASSIGNMENTS:
+        res = api.generate_assignment(a, force=True)
+        assert res["success"], res["log"][-3000:]
+    return {"root": root, "regen": regen}
+
+
+def _comparable(nb):
+    return [(c.cell_type, c.source, c.get("metadata", {}).get("nbgrader")) for c in nb.cells]
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_student_versions_regenerate_identically(course, a):
+    new = _read(course["regen"] / a / f"{a}.ipynb")
+    assert _comparable(new) == _comparable(released(a)), \
+        f"exercises/{a} is out of date: run nbgrader generate_assignment {a} --force"
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_student_versions_show_no_answer_key_or_mark_scheme(a):
+    text = json.dumps([c.source for c in released(a).cells])
+    for marker in ("BEGIN SOLUTION", "HIDDEN TESTS", "MARK SCHEME", "_key = {"):
+        assert marker not in text, f"{a}: {marker} in the student version"
+    for cell in answer_cells(solution(a)):
+        region = re.search(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", cell.source, re.S).group(1)
+        for line in region.strip().splitlines():
+            assert line not in text, f"{a}: the answer line {line!r} is in the student version"
+    for qid, item in items(a).items():
+        for msg in list(item.feedback.values()) + [item.why] + [m for _, m in item.mistakes]:
+            if len(msg) > 15:
+                assert msg not in text, f"{a}:{qid}: an explanation is readable in the student version"
+
+
+# ------------------------------------------------------------------ 3. a real grading round trip
+def _fill(nb, answers):
+    """The student version with ``answers`` ({name: value}) written into its answer lines."""
+    nb = copy.deepcopy(nb)
+    for cell in answer_cells(nb):
+        lines = []
+        for line in cell.source.splitlines():
+            m = re.match(r"^(\w+) = None$", line)
+            lines.append(format_answer(m.group(1), answers[m.group(1)])
+                         if m and m.group(1) in answers else line)
+        cell.source = "\n".join(lines)
     return nb
 
 
-@pytest.fixture(scope="module")
-def course(tmp_path_factory):
-    """A temporary course directory in which every assignment is generated and graded once."""
-    from nbgrader.api import Gradebook
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config import Config
-
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    root = tmp_path_factory.mktemp("course")
-    shutil.copytree(ROOT / "solutions", root / "solutions")
-    db_url = f"sqlite:///{root / 'gradebook.db'}"
-    c = Config()
-    c.CourseDirectory.root = str(root)
-    c.CourseDirectory.source_directory = "solutions"
-    c.CourseDirectory.release_directory = "exercises"
-    c.CourseDirectory.db_url = db_url
-    c.Exchange.root = str(root / "exchange")
-    c.Execute.timeout = 60
-    c.OverwriteCells.add_missing_cells = True
-    c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
-    api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
-
-    generated, scores = {}, {}
-    for name in ASSIGNMENTS:
-        result = api.generate_assignment(name)
-        assert result["success"], result.get("error") or result.get("log")
-        solution, release = _notebook(root / "solutions", name), _notebook(root / "exercises", name)
-        generated[name] = release
-        partial, broken = PARTIAL[name]
-        tricks, _ = TRICKS[name]
-        subs = {"solution": solution, "untouched": release,
-                "partial": _submission(release, solution, partial),
-                "tricks": _submission(release, solution, tricks, prefix=TRICK_KIT)}
-        for student, nb in subs.items():
-            folder = root / "submitted" / student / name
-            folder.mkdir(parents=True)
-            nbformat.write(nb, str(folder / f"{name}.ipynb"))
-        result = api.autograde(name, "*")  # one pass grades the four submissions
-        assert result["success"], result.get("error") or result.get("log")
-        with Gradebook(db_url) as gb:
-            for student in STUDENTS:
-                sub = gb.find_submission_notebook(name, name, student)
-                scores[name, student] = {g.name: g.auto_score for g in sub.grades
-                                         if g.cell_type == "code"}
-    return {"root": root, "generated": generated, "scores": scores}
+def _restyle(value, item):
+    """The same answer written differently: case, spaces, hyphens, rounding inside the tolerance."""
+    if isinstance(value, str):
+        if len(value.strip()) == 1:
+            return f" {value.lower()} "
+        return "  " + value.upper().replace(" ", "-") + " "
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and item is not None and item.kind == "number":
+        return round(value + 0.4 * item.tolerance, 9)
+    if isinstance(value, list):
+        return [_restyle(v, None) if isinstance(v, str) else v for v in value]
+    return value
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_committed_exercises_are_what_nbgrader_generates(course, name):
-    """Is exercises/ exactly what generate_assignment makes from solutions/ (sources, metadata, order)?"""
-    committed = _notebook(ROOT / "exercises", name)
-    fresh = course["generated"][name]
-    assert [c.cell_type for c in committed.cells] == [c.cell_type for c in fresh.cells]
-    for i, (a, b) in enumerate(zip(committed.cells, fresh.cells)):
-        assert a.source == b.source, f"cell {i} source differs: regenerate exercises/{name}"
-        assert a.metadata == b.metadata, f"cell {i} metadata (e.g. the nbgrader checksum) differs"
-    assert committed.metadata == fresh.metadata
-    assert sorted(p.name for p in (ROOT / "exercises" / name).iterdir()) == [f"{name}.ipynb"]
+def _slip(a):
+    """(answers, slipped item): one early answer wrong, every later part carried forward from it."""
+    its = items(a)
+    values = dict(solution_answers(a))
+    sources = {n for i in its.values() for c in i.carry for n in c["from"]}
+    slipped = next(i for i in its.values() if i.name in sources and not i.carry)
+    if slipped.kind == "number":
+        values[slipped.name] = round(float(values[slipped.name]) * 1.5 + 20 * slipped.tolerance, 6)
+    elif slipped.kind in ("choice", "label"):
+        values[slipped.name] = next(o for o in slipped.options if o not in slipped.answer)
+    else:
+        pytest.fail(f"{a}: slip a {slipped.kind} item by hand")
+    touched = {slipped.name}
+    for item in its.values():
+        for c in item.carry:
+            if set(c["from"]) & touched:
+                new = CARRY_RULES[c["rule"]](*[values[n] for n in c["from"]], **c.get("args", {}))
+                if new is not None:
+                    values[item.name] = new
+                    touched.add(item.name)
+                break
+    return values, slipped
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_solution_earns_full_marks(course, name):
-    """Does the instructor solution earn every autograded point?"""
-    points = _auto_points(_notebook(ROOT / "solutions", name))
-    assert course["scores"][name, "solution"] == points
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded(request, tmp_path_factory):
+    a = request.param
+    base = tmp_path_factory.mktemp(a)
+    root = base / "course"
+    root.mkdir()
+    shutil.copy(ROOT / "nbgrader_config.py", root)
+    for folder in ("solutions", "exercises", "notebooks"):
+        shutil.copytree(ROOT / folder, root / folder)
+    marker = base / "code-ran"
+    its = items(a)
+    right = solution_answers(a)
+    by_name = {i.name: i for i in its.values()}
+    slip, slipped = _slip(a)
+    student = released(a)
+    code_nb = copy.deepcopy(_fill(student, right))
+    for cell in answer_cells(code_nb):
+        cell.source += f"\n__import__('pathlib').Path({str(marker)!r}).write_text('ran')"
+    subs = {
+        "sol": solution(a),
+        "blank": student,
+        "restyled": _fill(student, {n: _restyle(v, by_name.get(n)) for n, v in right.items()}),
+        "slip": _fill(student, slip),
+        "coder": code_nb,
+    }
+    sub_dir = base / "submitted"
+    for sid, nb in subs.items():
+        (sub_dir / sid / a).mkdir(parents=True)
+        nbformat.write(nb, str(sub_dir / sid / a / f"{a}.ipynb"))
+    out = base / "out"
+    proc = B.run_grade(str(root), str(sub_dir), str(out), "--jobs", "2", assignment=a)
+    journal = {e["student_id"]: e for e in B.read_journal(str(out))}
+    return {"a": a, "items": its, "journal": journal, "marker": marker, "out": out, "root": root,
+            "proc": proc, "slipped": slipped, "slip": slip}
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_untouched_student_version_earns_zero(course, name):
-    """Does an untouched student version earn nothing (no test passes without an answer)?"""
-    scores = course["scores"][name, "untouched"]
-    assert set(scores) == set(_auto_points(_notebook(ROOT / "solutions", name)))
-    assert sum(scores.values()) == 0, scores
+def _auto(entry):
+    """{grade_id: auto score} of one student's automatically marked cells."""
+    cells = next(iter(entry["grades"].values()))["grades"]
+    return {gid: g["auto_score"] for gid, g in cells.items() if g["cell_type"] == "code"}
 
 
-@pytest.mark.parametrize("kind", ["partial", "tricks"])
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_wrong_and_trick_answers_lose_exactly_their_points(course, name, kind):
-    """Do broken or trick answers lose exactly the points of the test cells that check them?"""
-    points = _auto_points(_notebook(ROOT / "solutions", name))
-    _, failing = (PARTIAL if kind == "partial" else TRICKS)[name]
-    assert failing <= set(points)
-    expected = {gid: (0.0 if gid in failing else p) for gid, p in points.items()}
-    assert course["scores"][name, kind] == expected
-    assert 0 < sum(expected.values()) < sum(points.values()) or kind == "tricks"
+def test_round_trip_scores(graded):
+    """Solution: full marks; untouched: 0; differently written: full; slip: only the slipped part lost."""
+    its, j = graded["items"], graded["journal"]
+    full = {f"check_{q}": i.points for q, i in its.items()}
+    assert {s: j[s]["status"] for s in j} == dict.fromkeys(["sol", "blank", "restyled", "slip", "coder"], "graded"), \
+        graded["proc"].stdout
+    assert _auto(j["sol"]) == full
+    assert sum(_auto(j["blank"]).values()) == 0
+    assert _auto(j["restyled"]) == full
+    expected = dict(full, **{f"check_{graded['slipped'].qid}": 0})
+    assert _auto(j["slip"]) == expected, f"slipped {graded['slipped'].qid}: {graded['slip']}"
 
 
-def test_every_function_question_has_hidden_tests():
-    """Does every test cell that checks a learner's function also try it on hidden cases?"""
-    for name in ASSIGNMENTS:
-        for cell in _notebook(ROOT / "solutions", name).cells:
-            if _meta(cell).get("grade") and "check_function(" in cell.source:
-                assert "### BEGIN HIDDEN TESTS" in cell.source, (name, _meta(cell)["grade_id"])
+def test_code_in_answer_cells_earns_nothing_and_never_runs(graded):
+    assert sum(_auto(graded["journal"]["coder"]).values()) == 0
+    assert not graded["marker"].exists(), "code in an answer cell ran during grading"
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_points_shown_to_the_learner_match_nbgrader(name):
-    """Do the totals in the markdown match the points nbgrader awards, per question and overall?"""
-    nb = _notebook(ROOT / "solutions", name)
-    auto = _auto_points(nb)
-    manual = {_meta(c)["grade_id"]: _meta(c)["points"] for c in nb.cells if _meta(c).get("task")}
-    assert manual, "every assignment has a written answer marked by a tutor"
-    total = re.search(r"\*\*Total: (\d+) points\*\* \((\d+) marked automatically, (\d+) marked by your tutor\)",
-                      nb.cells[0].source)
-    assert total and tuple(map(int, total.groups())) == (
-        sum(auto.values()) + sum(manual.values()), sum(auto.values()), sum(manual.values()))
-    everything = {**auto, **manual}
-    shown = {}
-    for cell in nb.cells:
-        for q, p in re.findall(r"^## Question (\d+) \((\d+) points?", cell.source, flags=re.M):
-            shown[q] = int(p)
-    for gid in everything:
-        assert re.fullmatch(r"(test|task)_(\d+)[a-z]?", gid), gid
-    awarded = {}
-    for gid, p in everything.items():
-        q = re.fullmatch(r"(?:test|task)_(\d+)[a-z]?", gid).group(1)
-        awarded[q] = awarded.get(q, 0) + p
-    assert shown == awarded
+def test_failed_checks_say_why_in_at_most_four_lines(graded):
+    """Does each failed check show a short reason, no traceback frame, and still score 0?"""
+    a = graded["a"]
+    for sid in ("blank", "slip", "coder"):
+        nb = _read(graded["root"] / "autograded" / sid / a / f"{a}.ipynb")
+        scores = _auto(graded["journal"][sid])
+        failed = 0
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not _nbg(cell).get("grade"):
+                continue
+            errors = [o for o in cell.outputs if o.output_type == "error"]
+            if errors:
+                failed += 1
+                (err,) = errors
+                assert 1 <= len(err.traceback) <= 4
+                shown = "\n".join(err.traceback)
+                assert "Traceback" not in shown and 'File "' not in shown and "line " not in shown.lower()
+                assert scores[_nbg(cell)["grade_id"]] == 0
+                assert "_key" not in cell.source and "HIDDEN" not in cell.source
+        assert failed >= 1
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_student_version_leaks_no_solution_hidden_test_or_mark_scheme(name):
-    """Does exercises/ hold no marker, hidden test line, solution line or mark scheme line?"""
-    text = (ROOT / "exercises" / name / f"{name}.ipynb").read_text(encoding="utf-8")
-    for marker in MARKERS:
-        assert marker not in text
-    student_lines = {line.strip() for c in _notebook(ROOT / "exercises", name).cells for line in c.source.splitlines()}
-    secret, public = set(), set()
-    for cell in _notebook(ROOT / "solutions", name).cells:
-        for begin, end in (("### BEGIN SOLUTION", "### END SOLUTION"), ("### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"),
-                           ("### BEGIN MARK SCHEME", "### END MARK SCHEME")):
-            inside = False
-            for line in cell.source.splitlines():
-                if begin in line:
-                    inside = True
-                elif end in line:
-                    inside = False
-                elif inside and len(line.strip()) > 3:
-                    secret.add(line.strip())
-        public |= {line.strip() for line in _outside_regions(cell.source)}
-    secret -= public  # a line the instructor version also shows openly (e.g. in an example) is no secret
-    assert secret, "the solution has solutions, hidden tests and a mark scheme to hide"
-    assert not secret & student_lines, sorted(secret & student_lines)[:5]
-    for cell in _notebook(ROOT / "exercises", name).cells:
-        if _meta(cell).get("solution") and cell.cell_type == "code":
-            assert "raise NotImplementedError()" in cell.source
+def test_feedback_pages_show_no_key_or_mark_scheme(graded):
+    for sid in ("sol", "blank", "slip"):
+        page = (graded["out"] / "feedback" / f"{sid}.html").read_text(encoding="utf-8")
+        assert "_key = {" not in page and "MARK SCHEME" not in page and "BEGIN HIDDEN" not in page
 
 
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_solution_validates_and_student_version_does_not(name):
-    """Does nbgrader's validator pass the solution and fail the untouched student version?"""
-    from nbgrader.validator import Validator
-
-    assert Validator().validate(str(ROOT / "solutions" / name / f"{name}.ipynb")) == {}
-    assert Validator(invert=True).validate(str(ROOT / "exercises" / name / f"{name}.ipynb")) == {}
-
-
-@pytest.mark.parametrize("name", ASSIGNMENTS)
-def test_student_version_ends_with_a_read_only_self_check(name):
-    """Can a learner check every visible test from a final read-only cell?"""
-    last = _notebook(ROOT / "exercises", name).cells[-1]
-    assert _meta(last).get("locked") and not _meta(last).get("grade")
-    assert f'self_check(globals(), "{name}")' in last.source
+# ------------------------------------------------------------------ 4. in a real kernel
+def _run_in_kernel(nb, cwd):
+    from nbclient import NotebookClient
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+    client.execute()
+    return nb
 
 
-def test_no_gradebook_left_in_the_repository():
-    """Is the repository free of gradebooks and nbgrader working folders?"""
-    for leftover in ("gradebook.db", "submitted", "autograded", "feedback"):
-        assert not (ROOT / leftover).exists(), leftover
+def _outputs_text(cell):
+    parts = []
+    for o in cell.get("outputs", []):
+        parts.append(o.get("text", "") if "text" in o else o.get("data", {}).get("text/plain", ""))
+        if o.output_type == "error":
+            parts.append("ERROR " + o.get("ename", ""))
+    return "".join(parts)
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_untouched_student_version_runs_to_the_end_and_says_unanswered(a):
+    nb = _run_in_kernel(released(a), ROOT / "exercises" / a)
+    errors = [c.source[:60] for c in nb.cells if any(o.output_type == "error" for o in c.get("outputs", []))]
+    assert errors == []
+    checks = [c for c in nb.cells if c.cell_type == "code" and _nbg(c).get("grade")]
+    assert checks and all("not answered yet" in _outputs_text(c) for c in checks)
+    summary = _outputs_text(nb.cells[-1])
+    assert "Automatically marked: 0 of" in summary
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_checks_in_the_kernel_agree_with_the_grader(a):
+    """With the right answers written differently, does every check say right, and the self-check full marks?"""
+    its = items(a)
+    by_name = {i.name: i for i in its.values()}
+    answers = {n: _restyle(v, by_name.get(n)) for n, v in solution_answers(a).items()}
+    nb = _run_in_kernel(_fill(released(a), answers), ROOT / "exercises" / a)
+    checks = [c for c in nb.cells if c.cell_type == "code" and _nbg(c).get("grade")]
+    for c in checks:
+        assert "✓" in _outputs_text(c), _outputs_text(c)
+    total = sum(i.points for i in its.values())
+    assert f"Automatically marked: {total:g} of {total:g} points." in _outputs_text(nb.cells[-1])
+
+
+def test_normalise_label_accepts_the_lessons_wording():
+    assert normalise_label("Users as obligate co-producers") == normalise_label("users as obligate co producers")

@@ -13,6 +13,8 @@ hidden tests (and their tracebacks) in the feedback HTML; this removes both.
 """
 from __future__ import annotations
 
+import re
+
 import json
 
 from nbformat.v4 import new_output
@@ -145,6 +147,10 @@ class HideHiddenTests(NbGraderPreprocessor):
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
+        if "BEGIN MARK SCHEME" in cell.source:
+            # a tutor-marked task: the student sees the question, never the mark scheme
+            cell.source = re.sub(r"^[ \t]*#* *BEGIN MARK SCHEME.*?END MARK SCHEME[^\n]*\n?", "",
+                                 cell.source, flags=re.S | re.M).rstrip()
         if self.begin not in cell.source:
             return cell, resources
         kept, hiding = [], False

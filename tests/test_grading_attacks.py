@@ -1,0 +1,167 @@
+"""Can a submission decide its own grade? Each known in-kernel attack, graded beside an honest submission.
+
+With nbgrader's usual autograde, the test cells run in the student's kernel after the student's
+code, so code in a submission can change what they output: every attack below once earned full
+marks with no right answer. Here answers are data and no cell of a submission runs, so each attack
+must earn nothing, and none of its code may run (each would write a marker file first).
+
+The assignment is a small answers-as-data quiz built with :mod:`course.authoring` and the course's
+own ``nbgrader_config.py``; grading is a real ``coproduction-course grade`` run.
+"""
+import copy
+import os
+import shutil
+import sys
+
+import nbformat
+import pytest
+
+from course.authoring import (answer_cell, check_cell, markdown, notebook, self_check_cell, setup_cell,
+                              task_cell, written_answer_cell)
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures", "grading"))
+import builders as B  # noqa: E402
+
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+A = "quiz1"
+SECTION = ["04_value_stream_mapping", "What a value-stream map is"]
+
+# What each attack does first, so that the test can tell whether any of it ran.
+MARK = "__import__('pathlib').Path({marker!r}).write_text('ran')\n"
+ATTACKS = {
+    "input_transformer": (
+        "ip = get_ipython()\n"
+        "ip.input_transformers_cleanup.append(lambda lines: ['pass\\n'] if any('check(' in l for l in lines) "
+        "else lines)\n"),
+    "ast_transformer": (
+        "import ast\n"
+        "class Wrap(ast.NodeTransformer):\n"
+        "    def visit_Module(self, node):\n"
+        "        return ast.fix_missing_locations(ast.Module(body=[ast.Try(body=node.body, handlers=["
+        "ast.ExceptHandler(type=None, name=None, body=[ast.Pass()])], orelse=[], finalbody=[])], type_ignores=[]))\n"
+        "get_ipython().ast_transformers.append(Wrap())\n"),
+    "monkeypatch_checks": (
+        "import course.exercise, course.assessment\n"
+        "course.exercise.check = lambda *a, **k: print('✓ right')\n"
+        "course.assessment.evaluate = lambda *a, **k: None\n"),
+    "patch_isclose_and_hash": (
+        "import math, hashlib\n"
+        "math.isclose = lambda *a, **k: True\n"
+        "hashlib.sha256 = lambda *a, **k: type('H', (), {'hexdigest': lambda s: 'x'})()\n"
+        "hashlib.pbkdf2_hmac = lambda *a, **k: b'0' * 48\n"),
+    "post_run_cell_hook": (
+        "def clear(result):\n"
+        "    result.error_in_exec = None\n"
+        "get_ipython().events.register('post_run_cell', clear)\n"),
+    "fake_sys_modules": (
+        "import sys, types\n"
+        "fake = types.ModuleType('course.exercise')\n"
+        "fake.check = lambda *a, **k: None\n"
+        "fake.self_check = lambda *a, **k: None\n"
+        "sys.modules['course.exercise'] = fake\n"),
+    "read_expected_from_stack": (
+        "import sys\n"
+        "def tracer(frame, event, arg):\n"
+        "    if 'item' in frame.f_locals: globals()['q1'] = getattr(frame.f_locals['item'], 'answer', None)\n"
+        "    return tracer\n"
+        "sys.settrace(tracer)\n"),
+    "print_a_number_for_partial_credit": "print(3.0)\nfrom IPython.display import display\ndisplay(3.0)\n",
+}
+
+
+def _quiz():
+    cells = [
+        markdown("# Quiz"),
+        setup_cell("from course.exercise import check, self_check"),
+        markdown("## Question 1"),
+        answer_cell("q1", 'q1 = "B"', 'One letter: "A", "B" or "C".'),
+        check_cell("q1", 2, {"kind": "choice", "section": SECTION, "options": {"A": "a", "B": "b", "C": "c"},
+                             "answer": "B", "feedback": {"A": "A mixes up process and wait time.",
+                                                         "C": "C counts the waits as value."}}),
+        answer_cell("q2", "q2a = 30\nq2b = 1200", "Two numbers, in minutes."),
+        check_cell("q2a", 1, {"kind": "number", "section": SECTION, "answer": 30, "tolerance": 1,
+                              "unit": "minutes"}),
+        check_cell("q2b", 1, {"kind": "number", "section": SECTION, "answer": 1200, "tolerance": 5,
+                              "unit": "minutes"}),
+        answer_cell("q3", "q3 = 2.5", "A percentage, one decimal place."),
+        check_cell("q3", 2, {"kind": "number", "section": SECTION, "answer": 2.5, "tolerance": 0.1, "unit": "%",
+                             "carry": [{"rule": "percent_of", "from": ["q2a", "q2b"]}]}),
+        task_cell("task_4", 2, "## Question 4", "Levels: 2 = both; 1 = one; 0 = none. Example: ..."),
+        written_answer_cell("answer_4"),
+        self_check_cell(A),
+    ]
+    return notebook(cells)
+
+
+def _with_answers(nb, answers):
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        for name, value in answers.items():
+            cell.source = cell.source.replace(f"{name} = None", f"{name} = {value}")
+    return nb
+
+
+@pytest.fixture(scope="module")
+def graded(tmp_path_factory):
+    base = tmp_path_factory.mktemp("attacks")
+    root = base / "course"
+    (root / "solutions" / A).mkdir(parents=True)
+    shutil.copy(os.path.join(ROOT, "nbgrader_config.py"), root)
+    nbformat.write(_quiz(), str(root / "solutions" / A / f"{A}.ipynb"))
+    # the released version, as students get it
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    c = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.db_url = f"sqlite:///{base / 'gen.db'}"
+    c.Exchange.root = str(base / "exchange")
+    assert NbGraderAPI(coursedir=CourseDirectory(config=c), config=c).generate_assignment(A, force=True)["success"]
+    release = nbformat.read(str(root / "exercises" / A / f"{A}.ipynb"), as_version=4)
+    right = {"q1": '"B"', "q2a": "30", "q2b": "1200", "q3": "2.5"}
+    subs = {"honest": _with_answers(release, right), "blank": release}
+    markers = {}
+    for name, code in ATTACKS.items():
+        markers[name] = base / f"ran-{name}"
+        attack = MARK.format(marker=str(markers[name])) + code
+        nb = copy.deepcopy(release)
+        nb.cells.insert(1, nbformat.v4.new_code_cell(attack))  # an added cell
+        first_answer = next(c for c in nb.cells if "q1 = None" in c.source)
+        first_answer.source = attack + first_answer.source  # and inside an answer cell
+        subs[name.replace("_", "-")] = nb
+    sub_dir = base / "submitted"
+    for sid, nb in subs.items():
+        (sub_dir / sid / A).mkdir(parents=True)
+        nbformat.write(nb, str(sub_dir / sid / A / f"{A}.ipynb"))
+    out = base / "out"
+    proc = B.run_grade(str(root), str(sub_dir), str(out), "--jobs", "2", assignment=A)
+    return {"rows": B.read_csv(str(out)), "markers": markers, "proc": proc, "out": out, "root": root}
+
+
+def test_the_honest_submission_earns_every_automatic_point(graded):
+    rows = graded["rows"]
+    assert float(rows["honest"]["score"]) == 6.0, graded["proc"].stdout
+    assert float(rows["blank"]["score"]) == 0.0
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_an_attack_earns_nothing_and_none_of_it_runs(graded, attack):
+    row = graded["rows"][attack.replace("_", "-")]
+    assert row["status"] == "graded"
+    assert float(row["score"]) == 0.0
+    assert not graded["markers"][attack].exists(), f"the {attack} code ran during grading"
+
+
+def test_the_report_says_no_code_ran(graded):
+    report = (graded["out"] / "report.html").read_text(encoding="utf-8")
+    assert "no cell of any submission was executed" in report
+
+
+def test_feedback_tells_the_attacker_why_without_showing_keys(graded):
+    page = (graded["out"] / "feedback" / "ast-transformer.html").read_text(encoding="utf-8")
+    assert "holds code" in page and "was not run" in page
+    assert "_key = {" not in page and "MARK SCHEME" not in page
