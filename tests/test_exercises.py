@@ -11,7 +11,6 @@ Layers:
    write a file if it ever ran;
 4. the student version in a real kernel: Run All goes through, and every check agrees with the grader.
 """
-import copy
 import json
 import os
 import re
@@ -22,10 +21,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from course.answers import ANSWER_FORMS, format_answer, read_cell, read_cells
+from course.answers import ANSWER_FORMS, read_cell
 from course.assessment import normalise_label
-from course.grading.answers_as_data import _item, read_check_cell
-from course.rules import CARRY_RULES
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures", "grading"))
 import builders as B  # noqa: E402
@@ -40,45 +37,13 @@ OBJECTIVES = json.loads((ROOT / "course" / "data" / "objectives.json").read_text
 
 
 # ------------------------------------------------------------------ reading the notebooks
-def _read(path):
-    return nbformat.read(str(path), as_version=4)
-
-
-def solution(a):
-    return _read(ROOT / "solutions" / a / f"{a}.ipynb")
-
-
-def released(a):
-    return _read(ROOT / "exercises" / a / f"{a}.ipynb")
-
-
-def _nbg(cell):
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
-def answer_cells(nb):
-    return [c for c in nb.cells if c.cell_type == "code" and _nbg(c).get("solution") and not _nbg(c).get("grade")]
-
-
-def items(a):
-    """{qid: Item} in notebook order."""
-    out = {}
-    for cell in solution(a).cells:
-        if cell.cell_type == "code" and _nbg(cell).get("grade"):
-            qid, spec, _ = read_check_cell(cell.source)
-            if qid is not None:
-                out[qid] = _item(cell, qid, spec)
-    return out
+from answers_data import (answer_cells, fill as _fill, items, nbg as _nbg, read as _read,  # noqa: E402
+                          released, restyle as _restyle, slip as _slip_answers, solution, solution_answers,
+                          with_code)
 
 
 def tasks(a):
     return {_nbg(c)["grade_id"]: c for c in solution(a).cells if _nbg(c).get("task")}
-
-
-def solution_answers(a):
-    values, problems = read_cells([c.source for c in answer_cells(solution(a))])
-    assert not problems, problems
-    return values
 
 
 # ------------------------------------------------------------------ 1. structure
@@ -222,56 +187,6 @@ def test_student_versions_show_no_answer_key_or_mark_scheme(a):
 
 
 # ------------------------------------------------------------------ 3. a real grading round trip
-def _fill(nb, answers):
-    """The student version with ``answers`` ({name: value}) written into its answer lines."""
-    nb = copy.deepcopy(nb)
-    for cell in answer_cells(nb):
-        lines = []
-        for line in cell.source.splitlines():
-            m = re.match(r"^(\w+) = None$", line)
-            lines.append(format_answer(m.group(1), answers[m.group(1)])
-                         if m and m.group(1) in answers else line)
-        cell.source = "\n".join(lines)
-    return nb
-
-
-def _restyle(value, item):
-    """The same answer written differently: case, spaces, hyphens, rounding inside the tolerance."""
-    if isinstance(value, str):
-        if len(value.strip()) == 1:
-            return f" {value.lower()} "
-        return "  " + value.upper().replace(" ", "-") + " "
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and item is not None and item.kind == "number":
-        return round(value + 0.4 * item.tolerance, 9)
-    if isinstance(value, list):
-        return [_restyle(v, None) if isinstance(v, str) else v for v in value]
-    return value
-
-
-def _slip(a):
-    """(answers, slipped item): one early answer wrong, every later part carried forward from it."""
-    its = items(a)
-    values = dict(solution_answers(a))
-    sources = {n for i in its.values() for c in i.carry for n in c["from"]}
-    slipped = next(i for i in its.values() if i.name in sources and not i.carry)
-    if slipped.kind == "number":
-        values[slipped.name] = round(float(values[slipped.name]) * 1.5 + 20 * slipped.tolerance, 6)
-    elif slipped.kind in ("choice", "label"):
-        values[slipped.name] = next(o for o in slipped.options if o not in slipped.answer)
-    else:
-        pytest.fail(f"{a}: slip a {slipped.kind} item by hand")
-    touched = {slipped.name}
-    for item in its.values():
-        for c in item.carry:
-            if set(c["from"]) & touched:
-                new = CARRY_RULES[c["rule"]](*[values[n] for n in c["from"]], **c.get("args", {}))
-                if new is not None:
-                    values[item.name] = new
-                    touched.add(item.name)
-                break
-    return values, slipped
-
-
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def graded(request, tmp_path_factory):
     a = request.param
@@ -285,11 +200,9 @@ def graded(request, tmp_path_factory):
     its = items(a)
     right = solution_answers(a)
     by_name = {i.name: i for i in its.values()}
-    slip, slipped = _slip(a)
+    slip, slipped = _slip_answers(a)
     student = released(a)
-    code_nb = copy.deepcopy(_fill(student, right))
-    for cell in answer_cells(code_nb):
-        cell.source += f"\n__import__('pathlib').Path({str(marker)!r}).write_text('ran')"
+    code_nb = with_code(_fill(student, right), marker)
     subs = {
         "sol": solution(a),
         "blank": student,
