@@ -532,7 +532,8 @@ class ValueStreamExplorer(_Explorer):
     def _on_step(self, change):
         if self._suspended or change["new"] is None:
             return
-        self._show_step(change["new"])
+        with self._hold():  # the readout shows the chosen step's occupancy
+            self._show_step(change["new"])
 
     @property
     def map(self):
@@ -548,6 +549,7 @@ class ValueStreamExplorer(_Explorer):
         cov = vsm.coverage(profile)
         takt = vsm.takt_time_minutes(available_minutes=self.available.value, demand=self.demand.value)
         b = vsm.bottleneck
+        step = vsm.steps[self.step.value]
         self.coverage = cov
         self.readout.value = "<b>What the map measures</b>" + _table([
             ("Lead time", f"{vsm.lead_time_days:.1f} days"),
@@ -555,6 +557,9 @@ class ValueStreamExplorer(_Explorer):
             ("Value-added time", f"{vsm.value_added_minutes:.0f} minutes"),
             ("Process cycle efficiency", f"{vsm.process_cycle_efficiency:.3%}"),
             ("Takt time", f"{takt:.1f} minutes per patient"),
+            ("This step holds each patient",
+             f"{step.occupied_minutes:.0f} minutes ({step.occupied_minutes / MINUTES_PER_DAY:.1f} days), "
+             f"{step.servers} at a time"),
             ("Bottleneck step", f"{b.name} ({b.minutes_per_patient:.0f} min per patient)"
              + ("" if vsm.meets_takt(available_minutes=self.available.value, demand=self.demand.value) else ": slower than takt")),
         ]) + "<b>What the map cannot see</b>" + _table([

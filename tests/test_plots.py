@@ -85,3 +85,18 @@ def test_value_stream_bars_follow_the_map():
     assert len(waits) == sum(1 for s in shorter.steps if s.wait_minutes > 0)
     last = art.processes.get_paths()[-1].vertices
     assert last[:, 0].max() == pytest.approx(shorter.lead_time_days)
+
+
+def test_a_held_bed_is_drawn_apart_from_waits():
+    """Is the ward stay drawn as a bed held, not as waiting, and does it follow the map?"""
+    ax = Figure().add_subplot()
+    vsm = load_example_maps()["Hip replacement pathway"]
+    prof = agency_profile(PRESETS[vsm.agency_preset])
+    art = plots.draw_value_stream(ax, vsm, prof)
+    held = [(a, b) for kind, _s, a, b in vsm.intervals_days() if kind == "occupied"]
+    assert len(held) == 1 and len(art.occupied.get_paths()) == 1
+    assert art.occupied.get_paths()[0].vertices[:, 0].max() == pytest.approx(held[0][1])
+    assert len(art.waits.get_paths()) == sum(1 for s in vsm.steps if s.wait_minutes > 0)
+    plots.update_value_stream(art, vsm.replace_step(5, occupied_minutes=240), prof)
+    assert len(art.occupied.get_paths()) == 0
+    assert "while they hold a bed or chair" in plots.describe_value_stream(vsm, prof)

@@ -1,5 +1,7 @@
 """Value-stream maps: hand-computed measures, example maps and coverage."""
 
+from dataclasses import replace
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -86,6 +88,17 @@ def test_coverage_known_results():
     assert c.patient_after_map_fraction == pytest.approx(0.9)
 
 
+def test_coverage_counts_a_held_bed_as_neither_seen_nor_waiting():
+    """Is the patient's agency during a stay beyond the touch time inside the step but not seen?"""
+    stripe = AgencyParams(baseline=0.75, horizon_days=10)
+    stay = ValueStreamMap([Step("Stay", process_minutes=1440, wait_minutes=5 * 1440, occupied_minutes=5 * 1440)])
+    c = stay.coverage(stripe)
+    assert c.seen_fraction == pytest.approx(0.1)
+    assert c.patient_in_waits_fraction == pytest.approx(0.5)
+    assert c.patient_in_occupancy_fraction == pytest.approx(0.4)
+    assert c.patient_after_map_fraction == pytest.approx(0.0, abs=1e-9)
+
+
 def test_coverage_sees_an_episode_mapped_exactly():
     """When a step covers exactly a deep episode, does the map see mostly professional work?"""
     stripe = AgencyParams(baseline=1.0, horizon_days=100,
@@ -114,6 +127,14 @@ steps = st.builds(Step, name=st.just("s"), process_minutes=st.floats(0, 1e4), wa
                   value_added=st.booleans())
 
 
+@st.composite
+def held_steps(draw):
+    """Steps whose server may be held longer than the touch time."""
+    s = draw(steps)
+    return replace(s, occupied_minutes=s.process_minutes + draw(st.floats(0, 1e4)),
+                   servers=draw(st.integers(1, 20)))
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.lists(steps, min_size=1, max_size=8))
 def test_pce_is_a_fraction_and_va_never_exceeds_process(ss):
@@ -122,20 +143,32 @@ def test_pce_is_a_fraction_and_va_never_exceeds_process(ss):
     assert m.value_added_minutes <= m.process_minutes <= m.lead_time_minutes + 1e-9
 
 
+@settings(max_examples=100, deadline=None)
+@given(st.lists(held_steps(), min_size=1, max_size=8))
+def test_holding_a_server_longer_never_raises_pce_or_capacity(ss):
+    """Does occupied time lengthen the lead time and the minutes per patient, never the touch time?"""
+    m = ValueStreamMap(ss)
+    touch_only = ValueStreamMap([replace(s, occupied_minutes=s.process_minutes) for s in ss])
+    assert 0.0 <= m.process_cycle_efficiency <= touch_only.process_cycle_efficiency + 1e-12
+    assert m.process_minutes == touch_only.process_minutes
+    assert m.lead_time_minutes >= touch_only.lead_time_minutes
+    assert m.bottleneck.minutes_per_patient >= touch_only.bottleneck.minutes_per_patient
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(steps, min_size=1, max_size=6), st.sampled_from(sorted(PRESETS)))
 def test_coverage_fractions_are_fractions(ss, preset):
     c = ValueStreamMap(ss).coverage(PRESETS[preset])
     for v in (c.seen_fraction, c.patient_seen_fraction, c.professional_seen_fraction,
-              c.patient_in_waits_fraction, c.patient_after_map_fraction):
+              c.patient_in_waits_fraction, c.patient_after_map_fraction, c.patient_in_occupancy_fraction):
         assert 0.0 <= v <= 1.0
 
 
 def test_parallel_servers_move_the_bottleneck():
-    """Does a ward that cares for many patients at once stop being the bottleneck?"""
-    one = ValueStreamMap([Step("Operation", 90), Step("Ward care", 240)])
-    many = ValueStreamMap([Step("Operation", 90), Step("Ward care", 240, servers=12)])
-    assert one.bottleneck.name == "Ward care"
+    """Does a step that works on many patients at once stop being the bottleneck?"""
+    one = ValueStreamMap([Step("Operation", 90), Step("Group education", 240)])
+    many = ValueStreamMap([Step("Operation", 90), Step("Group education", 240, servers=12)])
+    assert one.bottleneck.name == "Group education"
     assert many.bottleneck.name == "Operation"
     assert many.steps[1].minutes_per_patient == 20.0
     # takt for 4 patients in 480 minutes is 120: one theatre at 90 minutes keeps up
@@ -145,11 +178,96 @@ def test_parallel_servers_move_the_bottleneck():
     assert many.lead_time_minutes == one.lead_time_minutes
 
 
-def test_example_hip_map_bottleneck_is_the_operation():
+def test_a_ward_is_limited_by_bed_occupancy_not_touch_time():
+    """Can a 12-bed ward with a 3.4-day stay keep up with 4 admissions a day (takt 360 minutes)?"""
+    stay = 3.4 * 1440  # 4896 minutes: a bed is held for the whole stay
+    ward = Step("Ward care", process_minutes=240, servers=12, occupied_minutes=stay)
+    assert ward.minutes_per_patient == pytest.approx(4896 / 12)  # 408 minutes
+    m = ValueStreamMap([Step("Operation", 90), ward])
+    assert m.takt_time_minutes(available_minutes=1440, demand=4) == 360.0
+    assert m.bottleneck.name == "Ward care"
+    assert not m.meets_takt(available_minutes=1440, demand=4)
+    # Little's law: beds in use = admissions a day x days each patient holds a bed
+    assert 4 * stay / 1440 == pytest.approx(13.6)
+    # by touch time alone the ward would wrongly look 20 times faster
+    assert Step("Ward care", 240, servers=12).minutes_per_patient == 20.0
+    # enough beds (14 x 1440 / 4896 = 4.1 patients a day) and the ward keeps up
+    assert ValueStreamMap([replace(ward, servers=14)]).meets_takt(available_minutes=1440, demand=4)
+
+
+def test_an_infusion_chair_is_held_during_observation():
+    """Does the 30-minute observation after a 120-minute infusion count for capacity but not for PCE?"""
+    chair = Step("Infusion", process_minutes=120, wait_minutes=30, occupied_minutes=120 + 30)
+    m = ValueStreamMap([chair])
+    assert chair.minutes_per_patient == 150.0
+    assert m.lead_time_minutes == 30 + 150
+    assert m.process_minutes == m.value_added_minutes == 120
+    assert m.process_cycle_efficiency == pytest.approx(120 / 180)
+    # 4 patients in 480 minutes: takt 120. Infusions alone would just fit; with observation they do not.
+    assert not m.meets_takt(available_minutes=480, demand=4)
+    assert ValueStreamMap([Step("Infusion", 120)]).meets_takt(available_minutes=480, demand=4)
+    # two chairs: 75 minutes per patient
+    assert ValueStreamMap([replace(chair, servers=2)]).meets_takt(available_minutes=480, demand=6)
+
+
+def test_occupied_time_shows_as_its_own_interval():
+    """Is the time a bed is held beyond the touch time neither process nor wait?"""
+    m = ValueStreamMap([Step("Infusion", 120, wait_minutes=30, occupied_minutes=150)])
+    kinds = [(k, round(a * 1440), round(b * 1440)) for k, _s, a, b in m.intervals_days()]
+    assert kinds == [("wait", 0, 30), ("process", 30, 150), ("occupied", 150, 180)]
+
+
+def test_occupied_time_defaults_to_process_time():
+    s = Step("Consultation", 20, wait_minutes=60)
+    assert s.occupied_minutes == 20.0
+    assert s == Step("Consultation", 20, wait_minutes=60, occupied_minutes=20)
+    assert small_map().lead_time_minutes == 10 + 20 + 30240 + 5 + 60
+
+
+def test_replace_step_keeps_occupancy_consistent():
+    """Does changing the touch time keep a ward's stay, and move a step occupied only while worked on?"""
+    m = ValueStreamMap([Step("Clinic", 20), Step("Ward", 240, servers=12, occupied_minutes=4776)])
+    assert m.replace_step(0, process_minutes=30).steps[0].occupied_minutes == 30
+    assert m.replace_step(1, process_minutes=300).steps[1].occupied_minutes == 4776
+    assert m.replace_step(1, process_minutes=300).lead_time_minutes == m.lead_time_minutes
+    assert m.replace_step(1, process_minutes=5000).steps[1].occupied_minutes == 5000
+    assert m.replace_step(1, occupied_minutes=3000).steps[1].occupied_minutes == 3000
+
+
+@pytest.mark.parametrize("make, error, message", [
+    (lambda: Step("Ward", 240, occupied_minutes=100), ValueError,
+     "'occupied_minutes' of Step must be a float in [240.0, 1000000000.0] (at least process_minutes). "
+     "Got 100 instead."),
+    (lambda: Step("Ward", 240, occupied_minutes=-1), ValueError, "'occupied_minutes' of Step must be a float"),
+    (lambda: Step("Ward", 240, occupied_minutes="3 days"), TypeError,
+     "'occupied_minutes' of Step must be a float in [0.0, 1000000000.0]. Got '3 days' of type str instead."),
+    (lambda: Step("Ward", 240, occupied_minutes=True), TypeError, "'occupied_minutes' of Step must be a float"),
+])
+def test_bad_occupied_minutes_are_named(make, error, message):
+    with pytest.raises(error) as err:
+        make()
+    assert message in str(err.value)
+
+
+def test_example_hip_map_bottleneck_is_the_ward():
+    """Which step limits the hip pathway once a bed is held for the whole stay?"""
     hip = load_example_maps()["Hip replacement pathway"]
-    assert hip.bottleneck.name == "Joint replacement operation"
-    assert hip.meets_takt(available_minutes=480, demand=4)
-    assert not hip.meets_takt(available_minutes=480, demand=20)
+    ward = hip.bottleneck
+    assert ward.name == "Ward care and mobilisation"
+    assert ward.servers == 12
+    assert ward.minutes_per_patient == pytest.approx(4776 / 12)  # 398 minutes
+    # operation, ward and discharge together are Gayed et al.'s mean stay of 3.4 days; none of it is a wait
+    hospital = [s for s in hip.steps if s.name in ("Joint replacement operation", ward.name, "Discharge")]
+    assert sum(s.occupied_minutes for s in hospital) == pytest.approx(3.4 * 1440)
+    assert hospital[1].wait_minutes == hospital[2].wait_minutes == 0
+    # beds run round the clock: takt for 4 admissions a day is 360 minutes, and 12 beds do not keep up
+    assert not hip.meets_takt(available_minutes=1440, demand=4)
+    assert 4 * ward.occupied_minutes / 1440 == pytest.approx(13.27, abs=0.01)  # beds in use (Little's law)
+    assert hip.meets_takt(available_minutes=1440, demand=3)
+    # touch time still decides PCE: lead time and PCE are what they were with the stay booked as a wait
+    assert hip.lead_time_minutes == 238401
+    assert hip.process_minutes == 525 and hip.value_added_minutes == 435
+    assert hip.process_cycle_efficiency == pytest.approx(435 / 238401)
 
 
 @pytest.mark.parametrize("servers", [0, -1, 1.5, True])

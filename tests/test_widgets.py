@@ -122,6 +122,19 @@ def test_value_stream_explorer_updates_measures_and_coverage():
     assert "Hip replacement pathway" in ex.description
 
 
+def test_value_stream_explorer_shows_how_long_a_step_holds_a_bed():
+    """Does choosing the ward show its 12 beds and occupancy, and flag it against a 24-hour takt?"""
+    ex = ValueStreamExplorer("Hip replacement pathway")
+    ex.step.value = 5
+    ward = ex.map.steps[5]
+    assert f"{ward.occupied_minutes:.0f} minutes ({ward.occupied_minutes / 1440:.1f} days), 12 at a time" in ex.readout.value
+    ex.available.value = 1440
+    assert ex.map.bottleneck.name == ward.name
+    assert "slower than takt" in ex.readout.value
+    ex.process_minutes.value = 300  # more hands-on care does not lengthen the stay
+    assert ex.map.steps[5].occupied_minutes == ward.occupied_minutes
+
+
 def test_figures_carry_alt_text():
     for ex in (AgencyExplorer(), ServiceExplorer(), ValueStreamExplorer()):
         html = ex.image.value
