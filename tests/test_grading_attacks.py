@@ -165,3 +165,16 @@ def test_feedback_tells_the_attacker_why_without_showing_keys(graded):
     page = (graded["out"] / "feedback" / "ast-transformer.html").read_text(encoding="utf-8")
     assert "holds code" in page and "was not run" in page
     assert "_key = {" not in page and "MARK SCHEME" not in page
+
+
+def test_new_course_gradebook_has_nbgraders_schema_version(graded):
+    """The gradebook the command created carries the version ``alembic heads`` reports."""
+    import sqlite3
+
+    from nbgrader.api import get_alembic_version
+    con = sqlite3.connect(str(graded["root"] / "gradebook.db"))
+    try:
+        (version,) = con.execute("SELECT version_num FROM alembic_version").fetchone()
+    finally:
+        con.close()
+    assert version == get_alembic_version()
