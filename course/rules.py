@@ -90,6 +90,18 @@ def label_for_features(episode_days, professional_share, concrete_procedure=Fals
                                    concrete_procedure=yes(concrete_procedure), physical_item=yes(physical_item))).label
 
 
+def label_of(service):
+    """The label the lesson's classifier gives a service the learner gave as an explorer state.
+
+    For a label question that follows a ``ServiceProfile`` answer: the learner's label is
+    also right when it is the label of the service they described themselves (for example
+    after ticking "A concrete procedure dominates", which the lesson's own profile leaves out).
+    """
+    if not isinstance(service, ServiceProfile):
+        raise TypeError(f"'service' must be a ServiceProfile. Got {type(service).__name__} instead.")
+    return classify(service).label
+
+
 def bottleneck(minutes_per_patient_by_step, names):
     """The step (from ``names``, in order) with the most minutes per patient, given the learner's minutes."""
     values = [_num(v) for v in minutes_per_patient_by_step]
@@ -97,7 +109,7 @@ def bottleneck(minutes_per_patient_by_step, names):
 
 
 CARRY_RULES = {f.__name__: f for f in (percent_of, ratio, difference, product, total, same, pick,
-                                        label_for_features, bottleneck)}
+                                        label_for_features, label_of, bottleneck)}
 
 
 # ------------------------------------------------------------------ explorer states
