@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -187,8 +188,11 @@ def read_cell(source: str, known: Mapping | None = None) -> AnswerCell:
         tree = ast.parse(source)
     except SyntaxError as exc:
         line = exc.lineno or 1
+        # the answers it meant to give, so that their checks say why rather than "not answered"
+        meant = tuple(dict.fromkeys(re.findall(r"^[ \t]*([A-Za-z_]\w*)[ \t]*=(?!=)", source, re.M)))
         return AnswerCell({}, f"could not be read (line {line}): put text between quotes, "
-                              "like q1 = \"pure service\", and write numbers without units or % signs")
+                              "like q1 = \"pure service\", and write numbers without units or % signs",
+                          names=meant)
     except (RecursionError, MemoryError, ValueError):
         return AnswerCell({}, "is too deeply nested to be an answer")
     try:

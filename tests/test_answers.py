@@ -115,3 +115,9 @@ def test_any_text_is_read_without_an_exception(text):
     cell = read_cell(text)
     assert isinstance(cell.values, dict)
     assert cell.problem == "" or cell.values == {}
+
+
+def test_a_syntax_error_is_reported_against_the_answer_it_meant_to_give():
+    """Does `q3 = 92%` tell the q3 check why it could not be read, rather than "not answered"?"""
+    values, problems = read_cells(["q3 = 92%"])
+    assert values == {} and "% signs" in problems["q3"]
