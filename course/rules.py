@@ -108,8 +108,20 @@ def bottleneck(minutes_per_patient_by_step, names):
     return names[max(range(len(values)), key=values.__getitem__)]
 
 
+def exceeds(value, threshold):
+    """``"yes"`` when the learner's number is more than ``threshold``, else ``"no"``.
+
+    For a yes/no part that follows from a number read earlier, such as "do professionals
+    hold more than half here?" after the learner read their share off a figure.
+
+    >>> exceeds(80, 50), exceeds(20, 50)
+    ('yes', 'no')
+    """
+    return "yes" if _num(value) > _num(threshold) else "no"
+
+
 CARRY_RULES = {f.__name__: f for f in (percent_of, ratio, difference, product, total, same, pick,
-                                        label_for_features, label_of, bottleneck)}
+                                        label_for_features, label_of, bottleneck, exceeds)}
 
 
 # ------------------------------------------------------------------ explorer states
