@@ -108,6 +108,18 @@ def bottleneck(minutes_per_patient_by_step, names):
     return names[max(range(len(values)), key=values.__getitem__)]
 
 
+def keeps_up(occupied_minutes, takt_minutes, servers=1):
+    """``"yes"`` when a step keeps pace with demand, else ``"no"``, given the learner's numbers.
+
+    A step keeps up when the minutes each patient occupies one of its places (bed, chair,
+    trolley), divided by how many places there are, are at most the takt time.
+
+    >>> keeps_up(150, 48, servers=3), keeps_up(120, 48, servers=3)
+    ('no', 'yes')
+    """
+    return "yes" if _num(occupied_minutes) / _num(servers) <= _num(takt_minutes) + 1e-9 else "no"
+
+
 def exceeds(value, threshold):
     """``"yes"`` when the learner's number is more than ``threshold``, else ``"no"``.
 
@@ -121,7 +133,7 @@ def exceeds(value, threshold):
 
 
 CARRY_RULES = {f.__name__: f for f in (percent_of, ratio, difference, product, total, same, pick,
-                                        label_for_features, label_of, bottleneck, exceeds)}
+                                        label_for_features, label_of, bottleneck, keeps_up, exceeds)}
 
 
 # ------------------------------------------------------------------ explorer states
