@@ -10,6 +10,12 @@ exported HTML.
 Every explorer exposes its root container as ``.ui`` and displays itself
 when it is the last expression of a cell.  An error inside a callback is
 shown in the explorer (and kept in ``.last_error``), never swallowed.
+
+With ``answer="my_stripe"`` an explorer also shows its state as one answer
+line, ``my_stripe = AgencyParams(...)`` (``.answer_line()``, made by
+:func:`course.answers.format_answer`), in a read-only field the learner can
+copy, and a "Use this as my answer" button that writes the line into the
+notebook's answer cell in JupyterLab.
 """
 
 from __future__ import annotations
@@ -17,7 +23,10 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
+import keyword
 import traceback
+import uuid
 from contextlib import contextmanager
 
 import ipywidgets as W
@@ -27,6 +36,7 @@ from matplotlib.figure import Figure
 from PIL import Image
 
 from course import plots
+from course.answers import format_answer
 from course.agency import PRESETS, AgencyParams, Episode, agency_profile, summarize
 from course.services import ServiceProfile, classify, load_catalogue
 from course.value_stream import MINUTES_PER_DAY, load_example_maps
@@ -60,6 +70,104 @@ _NAME_SLIDERS_JS = """
   name();
   new MutationObserver(name).observe(document.body, {childList: true, subtree: true});
 })();
+"""
+
+
+# "Use this as my answer": ipywidgets cannot write into a notebook cell, so a click shows a
+# small script (in a hidden Output that is part of the explorer) that does it in the page.
+# JupyterLab keeps each cell's text in a CodeMirror 6 editor bound to the notebook's model:
+# a change dispatched on that editor reaches the model, marks the notebook as changed, and
+# is kept by Save.  The script looks for the answer cell in the explorer's own notebook:
+# first the cells after the explorer (an exercise puts the answer cell right after it, so
+# it is rendered even when JupyterLab renders only the cells in view), then those before it,
+# nearest first.  Whatever it cannot do, it says, and the learner copies the line by hand.
+#
+# This part is shown once with each explorer that has an answer: it notes every click on an
+# answer button, so that a script replayed later (a widget view rebuilt, a saved widget state
+# restored) does not write into a cell that the learner has changed since.
+_ANSWER_CLICKS_JS = """
+(function () {
+  if (window.__courseAnswerClicks) { return; }
+  window.__courseAnswerClicks = {};
+  document.addEventListener('click', function (e) {
+    var button = e.target && e.target.closest && e.target.closest('.course-answer-button');
+    var box = button && button.closest('.course-answer');
+    if (!box) { return; }
+    box.classList.forEach(function (c) {
+      if (c.indexOf('course-answer-id-') === 0) { window.__courseAnswerClicks[c] = Date.now(); }
+    });
+  }, true);
+})();
+"""
+
+#: Written into the page on each click; ``CONFIG`` becomes a JSON object (see ``_answer_script``).
+_WRITE_ANSWER_JS = """
+(function (cfg) {
+  var clicks = window.__courseAnswerClicks;
+  if (clicks) {                       // only right after a click on this explorer's button
+    if (!clicks[cfg.key]) { return; }
+    delete clicks[cfg.key];
+  }
+  var boxes = Array.prototype.slice.call(document.querySelectorAll('.' + cfg.key));
+  var box = boxes.filter(function (b) { return b.contains(document.activeElement); })[0]
+    || boxes.filter(function (b) { return b.offsetParent !== null; })[0] || boxes[0];
+  if (!box) { return; }
+  function say(text, ok) {
+    var el = box.querySelector('.course-answer-message');
+    if (el) { el.textContent = (ok ? '\u2713 ' : '') + text; el.style.color = ok ? '#1b5e20' : '#8b0000'; }
+  }
+  // The CodeMirror 6 view of a cell's editor: from the .cm-content element, through
+  // cmTile (CodeMirror 6.38 and later) or cmView (earlier; JupyterLab 4.6 keeps a shim).
+  function editorOf(cell) {
+    var el = cell.querySelector('.jp-InputArea-editor .cm-content');
+    var view = null;
+    try {
+      if (el && el.cmTile && el.cmTile.root) { view = el.cmTile.root.view; }
+      else if (el && el.cmView) { view = el.cmView.view || (el.cmView.rootView && el.cmView.rootView.view); }
+    } catch (err) { view = null; }
+    return view && view.state && view.state.doc && view.dispatch ? view : null;
+  }
+  var pattern = new RegExp('^' + cfg.name + '[ \\\\t]*=(?!=)');
+  function answerLine(view) {
+    var doc = view.state.doc;
+    for (var n = 1; n <= doc.lines; n++) {
+      var line = doc.line(n);
+      if (pattern.test(line.text)) { return line; }
+    }
+    return null;
+  }
+  function attempt(tries) {
+    var own = box.closest('.jp-Cell');
+    var notebook = box.closest('.jp-Notebook');
+    if (!own || !notebook) { say(cfg.noNotebook); return; }
+    var cells = Array.prototype.slice.call(notebook.querySelectorAll('.jp-Cell.jp-CodeCell'));
+    var i = cells.indexOf(own);
+    var order = cells.slice(i + 1).concat(cells.slice(0, Math.max(i, 0)).reverse());
+    for (var k = 0; k < order.length; k++) {
+      var view = editorOf(order[k]);
+      var line = view && answerLine(view);
+      if (!line) { continue; }
+      if (view.state.readOnly) { say(cfg.readOnly); return; }
+      if (line.text !== cfg.line) {
+        view.dispatch({changes: {from: line.from, to: line.to, insert: cfg.line}, userEvent: 'input.paste'});
+      }
+      if (view.state.doc.line(line.number).text !== cfg.line) { say(cfg.notWritten); return; }
+      order[k].scrollIntoView({block: 'nearest'});
+      say(cfg.written, true);
+      return;
+    }
+    // JupyterLab may not have rendered the cell after the explorer yet: bring it into view, try again.
+    var next = cells[i + 1];
+    if (tries > 0 && (!next || !editorOf(next))) {
+      own.scrollIntoView({block: 'end'});
+      setTimeout(function () { attempt(tries - 1); }, 300);
+      return;
+    }
+    say(cfg.notFound);
+    box.scrollIntoView({block: 'nearest'});
+  }
+  attempt(2);
+})(CONFIG);
 """
 
 
@@ -101,12 +209,44 @@ def render_figure_html(fig: Figure, description: str, *, draw: bool = True) -> s
     )
 
 
+def _check_answer_name(answer, owner: str):
+    """``answer`` if it is a name an answer line can assign to (or None); else a clear error."""
+    if answer is None:
+        return None
+    if not isinstance(answer, str):
+        raise TypeError(f"'answer' of {owner} must be the name of the answer in quotes, such as \"my_stripe\". "
+                        f"Got {type(answer).__name__} {answer!r} instead.")
+    if not answer.isidentifier() or keyword.iskeyword(answer):
+        raise ValueError(f"'answer' of {owner} must be a Python name such as \"my_stripe\" (letters, digits and _, "
+                         f"not starting with a digit, not a Python keyword). Got {answer!r} instead.")
+    return answer
+
+
+def _message_html(text: str) -> str:
+    return (f'<div class="course-answer-message" role="status" aria-live="polite" '
+            f'style="padding:4px 8px;max-width:560px;line-height:1.4">{html.escape(text)}</div>')
+
+
+def _answer_line_html(line: str) -> str:
+    """The answer line in a read-only text area: focusable, selectable and copyable by hand."""
+    rows = min(8, len(line) // 90 + 1)
+    return (
+        '<div style="margin:2px 0">Your answer line (to copy it by hand: select it, then Ctrl+C, or Cmd+C on a Mac):</div>'
+        f'<textarea readonly rows="{rows}" spellcheck="false" aria-label="Your answer line, to copy by hand" '
+        'style="width:100%;box-sizing:border-box;resize:vertical;font-family:var(--jp-code-font-family, monospace);'
+        'font-size:var(--jp-code-font-size, 13px);color:var(--jp-content-font-color1, #000);'
+        f'background:var(--jp-layout-color2, #f3f3f3);border:1px solid #767676;padding:4px">'
+        f"{html.escape(line)}</textarea>"
+    )
+
+
 class _Explorer:
-    """Shared machinery: figure, error area, suspended updates, display."""
+    """Shared machinery: figure, error area, suspended updates, display, "Use this as my answer"."""
 
     _figsize = (8.0, 3.2)
 
-    def __init__(self):
+    def __init__(self, answer=None):
+        self._answer_name = _check_answer_name(answer, type(self).__name__)
         self.last_error = None
         self._suspended = 0
         self.figure = Figure(figsize=self._figsize, dpi=90, layout="constrained")
@@ -116,6 +256,90 @@ class _Explorer:
         self.readout = W.HTML()
         self.error = W.HTML(layout=W.Layout(width="100%"))
         self.ui = None
+        self.answer_box = None
+        if self._answer_name is not None:
+            self._build_answer_box()
+
+    # "Use this as my answer" ----------------------------------------------------------
+    def _answer_value(self):
+        """The state an answer line records (each explorer says which)."""
+        raise NotImplementedError
+
+    def answer_line(self, name: str | None = None) -> str:
+        """The one line that gives the answer ``name`` (default: the explorer's ``answer``) its current state.
+
+        It is exactly :func:`course.answers.format_answer` of the explorer's state.
+        """
+        name = self._answer_name if name is None else _check_answer_name(name, f"{type(self).__name__}.answer_line")
+        if name is None:
+            raise TypeError(f"{type(self).__name__}.answer_line() needs a name: give one, or build the explorer "
+                            f"with answer=\"my_answer\".")
+        return format_answer(name, self._answer_value())
+
+    def _build_answer_box(self):
+        name = self._answer_name
+        self._answer_key = f"course-answer-id-{uuid.uuid4().hex[:12]}"
+        self.answer_button = W.Button(
+            description="Use this as my answer", button_style="primary",
+            tooltip=f"Write this state into your answer cell, the cell with the line {name} = ...",
+            layout=W.Layout(width="auto", min_width="200px"))
+        self.answer_button.add_class("course-answer-button")
+        self.answer_field = W.HTML(layout=W.Layout(width="100%"))
+        self.answer_field.add_class("course-answer-line")
+        self.answer_status = W.HTML(_message_html(""))
+        self.answer_status.add_class("course-answer-status")
+        # holds the script that writes into the answer cell; it shows nothing
+        self._answer_script_area = W.Output(layout=W.Layout(display="none"))
+        self._shown_line = None
+        self.answer_button.on_click(self._on_answer_click)
+        self.answer_box = W.VBox([W.HTML("<b>Your answer</b>"), self.answer_field,
+                                  W.HBox([self.answer_button, self.answer_status],
+                                         layout=W.Layout(align_items="center")),
+                                  self._answer_script_area],
+                                 layout=W.Layout(width="100%", border="1px solid #767676", padding="4px 8px",
+                                                 margin="6px 0"))
+        self.answer_box.add_class("course-answer")
+        self.answer_box.add_class(self._answer_key)
+
+    def _answer_widgets(self) -> list:
+        """The answer box, for the explorer's layout (nothing without ``answer``)."""
+        return [] if self.answer_box is None else [self.answer_box]
+
+    def _refresh_answer(self):
+        if self.answer_box is None:
+            return
+        line = self.answer_line()
+        if line != self._shown_line:
+            self._shown_line = line
+            self.answer_field.value = _answer_line_html(line)
+            self.answer_status.value = _message_html("")
+
+    def _answer_script(self, line: str) -> str:
+        name = self._answer_name
+        config = {
+            "key": self._answer_key, "name": name, "line": line,
+            "written": "Your answer cell now holds this line: run it with Shift+Enter.",
+            "notFound": f"Could not find your answer cell (the cell with a line that starts {name} =). "
+                        "Copy the line above into it by hand.",
+            "readOnly": f"Your answer cell ({name} = ...) cannot be edited here. Copy the line above by hand.",
+            "notWritten": "The answer cell did not take the line. Copy the line above into it by hand.",
+            "noNotebook": "The button works in JupyterLab. Here, copy the line above into your answer cell by hand.",
+        }
+        return _WRITE_ANSWER_JS.replace("CONFIG", json.dumps(config))
+
+    def _on_answer_click(self, _button=None):
+        from IPython.display import Javascript
+
+        try:
+            line = self.answer_line()
+            self._refresh_answer()
+            self.answer_status.value = _message_html(
+                f"Writing this line into your answer cell (the cell with {self._answer_name} = ...). "
+                "If that cell does not change, copy the line above into it by hand.")
+            self._answer_script_area.outputs = ()
+            self._answer_script_area.append_display_data(Javascript(self._answer_script(line)))
+        except Exception as exc:  # shown to the learner, never swallowed
+            self._report(exc)
 
     @contextmanager
     def _hold(self):
@@ -133,17 +357,21 @@ class _Explorer:
             return
         try:
             self._update()
+            self._refresh_answer()
         except Exception as exc:  # shown to the learner, and kept for tests
-            self.last_error = exc
-            detail = html.escape(f"{type(exc).__name__}: {exc}")
-            self.error.value = (
-                f'<div role="alert" style="color:#8B0000;border:1px solid #8B0000;padding:4px">'
-                f"<b>Something went wrong:</b> {detail}</div>"
-            )
-            self._traceback = traceback.format_exc()
+            self._report(exc)
         else:
             self.last_error = None
             self.error.value = ""
+
+    def _report(self, exc: Exception) -> None:
+        self.last_error = exc
+        detail = html.escape(f"{type(exc).__name__}: {exc}")
+        self.error.value = (
+            f'<div role="alert" style="color:#8B0000;border:1px solid #8B0000;padding:4px">'
+            f"<b>Something went wrong:</b> {detail}</div>"
+        )
+        self._traceback = traceback.format_exc()
 
     def _observe(self, *controls):
         for c in controls:
@@ -183,7 +411,7 @@ class _Explorer:
         from IPython.display import Javascript, display
 
         display(self.ui)
-        display(Javascript(_NAME_SLIDERS_JS))
+        display(Javascript(_NAME_SLIDERS_JS + (_ANSWER_CLICKS_JS if self.answer_box is not None else "")))
 
 
 def _slider(cls, description, value, lo, hi, step, fmt=None, **kw):
@@ -209,8 +437,9 @@ class AgencyExplorer(_Explorer):
     0.5
     """
 
-    def __init__(self, preset: str = "Self-managing patient with occasional acute events", compare_with=None):
-        super().__init__()
+    def __init__(self, preset: str = "Self-managing patient with occasional acute events", compare_with=None, *,
+                 answer: str | None = None):
+        super().__init__(answer=answer)
         if preset not in PRESETS:
             allowed = ", ".join(repr(k) for k in PRESETS)
             raise ValueError(f"'preset' of AgencyExplorer must be one of {allowed}. Got {preset!r} instead.")
@@ -245,7 +474,8 @@ class AgencyExplorer(_Explorer):
                               W.HBox([self.add_button, self.remove_button])])
         controls = W.VBox([self.preset, self.compare, self.baseline, self.trend, self.horizon,
                            W.HTML("<b>Episodes</b> (acute events or procedures)"), episode_box])
-        self.ui = W.VBox([W.HBox([controls, W.VBox([self.readout, self.caption])]), self.image, self.error])
+        self.ui = W.VBox([W.HBox([controls, W.VBox([self.readout, self.caption])]), self.image,
+                          *self._answer_widgets(), self.error])
         self.ui.add_class("course-agency-explorer")
         self._on_change()
 
@@ -277,6 +507,9 @@ class AgencyExplorer(_Explorer):
     @property
     def profile(self):
         return agency_profile(self.params)
+
+    def _answer_value(self):
+        return self.params
 
     def _profiles(self):
         profs = [agency_profile(self.params)]
@@ -384,8 +617,8 @@ class ServiceExplorer(_Explorer):
 
     _figsize = (7.5, 3.6)
 
-    def __init__(self, start_from: str = "Cataract surgery"):
-        super().__init__()
+    def __init__(self, start_from: str = "Cataract surgery", *, answer: str | None = None):
+        super().__init__(answer=answer)
         self.catalogue = load_catalogue()
         names = [e.name for e in self.catalogue]
         if start_from not in names:
@@ -410,7 +643,8 @@ class ServiceExplorer(_Explorer):
         self.start_from.observe(self._on_start_from, names="value")
         controls = W.VBox([self.start_from, self.name, self.episode_days, self.professional_share,
                            self.concrete_procedure, self.physical_item, self.simultaneous])
-        self.ui = W.VBox([W.HBox([controls, W.VBox([self.label, self.reasons])]), self.image, self.error])
+        self.ui = W.VBox([W.HBox([controls, W.VBox([self.label, self.reasons])]), self.image,
+                          *self._answer_widgets(), self.error])
         self.ui.add_class("course-service-explorer")
         self._on_change()
 
@@ -444,6 +678,9 @@ class ServiceExplorer(_Explorer):
                               concrete_procedure=self.concrete_procedure.value,
                               physical_item=self.physical_item.value, simultaneous=self.simultaneous.value)
 
+    def _answer_value(self):
+        return self.service
+
     def _update(self):
         service = self.service
         self.classification = classify(service)
@@ -471,8 +708,8 @@ class ValueStreamExplorer(_Explorer):
 
     _figsize = (8.5, 3.0)
 
-    def __init__(self, pathway: str = "Hip replacement pathway"):
-        super().__init__()
+    def __init__(self, pathway: str = "Hip replacement pathway", *, answer: str | None = None):
+        super().__init__(answer=answer)
         self.maps = load_example_maps()
         if pathway not in self.maps:
             allowed = ", ".join(repr(k) for k in self.maps)
@@ -492,7 +729,7 @@ class ValueStreamExplorer(_Explorer):
         self.step.observe(self._on_step, names="value")
         controls = W.VBox([self.pathway, self.step, self.wait_days, self.process_minutes, self.value_added,
                            self.demand, self.available])
-        self.ui = W.VBox([W.HBox([controls, self.readout]), self.image, self.error])
+        self.ui = W.VBox([W.HBox([controls, self.readout]), self.image, *self._answer_widgets(), self.error])
         self.ui.add_class("course-value-stream-explorer")
         self._on_change()
 
@@ -542,6 +779,9 @@ class ValueStreamExplorer(_Explorer):
         return self._map.replace_step(i, wait_minutes=self.wait_days.value * MINUTES_PER_DAY,
                                       process_minutes=float(self.process_minutes.value),
                                       value_added=self.value_added.value)
+
+    def _answer_value(self):
+        return self.map
 
     def _update(self):
         self._map = vsm = self.map

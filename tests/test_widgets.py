@@ -1,9 +1,13 @@
 """Explorers without a browser: move a control, check the figure shows the model's output."""
 
+import html
+import json
+
 import numpy as np
 import pytest
 
 from course import plots
+from course.answers import format_answer, read_cell
 from course.agency import PRESETS, agency_profile, summarize
 from course.services import classify
 from course.widgets import AgencyExplorer, ServiceExplorer, ValueStreamExplorer
@@ -201,3 +205,97 @@ def test_display_names_the_slider_handles_for_screen_readers():
     assert shown[0].__class__.__name__ == "VBox"
     assert isinstance(shown[1], Javascript)
     assert "noUi-handle" in shown[1].data and "aria-label" in shown[1].data
+
+
+# -- "Use this as my answer" ----------------------------------------------------------------
+
+ANSWER_CASES = [
+    (lambda: AgencyExplorer(preset="Cataract surgery", answer="my_stripe"), "my_stripe",
+     lambda ex: setattr(ex.baseline, "value", 0.42), lambda ex: ex.params),
+    (lambda: ServiceExplorer(start_from="Cataract surgery", answer="my_service"), "my_service",
+     lambda ex: setattr(ex.professional_share, "value", 0.2), lambda ex: ex.service),
+    (lambda: ValueStreamExplorer("Hip replacement pathway", answer="my_map"), "my_map",
+     lambda ex: setattr(ex.process_minutes, "value", 300), lambda ex: ex.map),
+]
+
+
+@pytest.mark.parametrize("make, name, move, state", ANSWER_CASES)
+def test_answer_line_follows_the_controls(make, name, move, state):
+    """After moving a control, does the answer line change, and does the grader's reader get back
+    exactly the explorer's state from it?"""
+    ex = make()
+    before = ex.answer_line()
+    assert before == format_answer(name, state(ex))
+    move(ex)
+    after = ex.answer_line()
+    assert after != before
+    assert after == format_answer(name, state(ex))
+    cell = read_cell(f"# my answer\n{after}")
+    assert cell.problem == ""
+    assert cell.values == {name: state(ex)}
+    assert html.escape(after) in ex.answer_field.value  # the field the learner copies from
+    assert 'readonly' in ex.answer_field.value and 'aria-label="' in ex.answer_field.value
+    assert ex.last_error is None
+
+
+@pytest.mark.parametrize("bad, error, shown", [
+    ("my stripe", ValueError, "'my stripe'"),
+    ("1st_answer", ValueError, "'1st_answer'"),
+    ("class", ValueError, "'class'"),
+    ("", ValueError, "''"),
+    ("my_stripe = None", ValueError, "'my_stripe = None'"),
+    (3, TypeError, "int 3"),
+])
+@pytest.mark.parametrize("cls", [AgencyExplorer, ServiceExplorer, ValueStreamExplorer])
+def test_bad_answer_names_are_rejected_clearly(cls, bad, error, shown):
+    """Does a bad ``answer`` name say which parameter of which explorer, what is allowed, and what it got?"""
+    with pytest.raises(error, match=rf"^'answer' of {cls.__name__} must be .*\"my_stripe\".* Got .*{shown} instead\.$"):
+        cls(answer=bad)
+
+
+def test_without_answer_there_is_no_answer_control():
+    ex = AgencyExplorer()
+    assert ex.answer_box is None
+    assert not any("course-answer" in w._dom_classes for w in ex.ui.children)
+    with pytest.raises(TypeError, match="needs a name"):
+        ex.answer_line()
+    assert ex.answer_line("q4").startswith("q4 = AgencyParams(")
+
+
+def test_answer_button_sends_the_line_to_the_page():
+    """Does a click put a script holding the current line (and the answer's name) in the explorer's
+    hidden output, and tell the learner what is happening and what to do if nothing happens?"""
+    ex = AgencyExplorer(preset="Cataract surgery", answer="my_stripe")
+    button = ex.answer_button
+    assert button.description == "Use this as my answer" and "my_stripe" in button.tooltip
+    assert ex.answer_box in ex.ui.children
+    ex.baseline.value = 0.6
+    button.click()
+    assert ex.last_error is None
+    outputs = ex._answer_script_area.outputs
+    assert len(outputs) == 1
+    script = outputs[0]["data"]["application/javascript"]
+    assert json.dumps(ex.answer_line()) in script and '"name": "my_stripe"' in script
+    assert "Writing this line into your answer cell" in ex.answer_status.value
+    assert "by hand" in ex.answer_status.value and 'role="status"' in ex.answer_status.value
+    button.click()  # a second click replaces the script, so the page runs it again
+    assert len(ex._answer_script_area.outputs) == 1
+    ex.baseline.value = 0.5  # a new state clears the old message
+    assert "Writing" not in ex.answer_status.value
+
+
+def test_display_sends_the_click_listener_only_with_an_answer():
+    import IPython.display as disp
+
+    def shown_scripts(ex):
+        shown = []
+        original = disp.display
+        disp.display = lambda *objs, **kw: shown.extend(objs)
+        try:
+            ex._ipython_display_()
+        finally:
+            disp.display = original
+        return shown[1].data
+
+    assert "course-answer-button" in shown_scripts(AgencyExplorer(answer="my_stripe"))
+    assert "course-answer-button" not in shown_scripts(AgencyExplorer())

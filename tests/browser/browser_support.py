@@ -15,6 +15,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -364,3 +365,95 @@ def notebook_showing(class_name: str) -> str:
         if any(f"{class_name}(" in s for s in code_sources(src)):
             return rel
     return FIXTURE_LESSON
+
+
+# -- "Use this as my answer" ------------------------------------------------------------
+ANSWER_BOX = f"{NOTEBOOK} .course-answer"
+ANSWER_BUTTON = "Use this as my answer"
+#: What the explorer's status line says once the line is in the answer cell.
+ANSWER_WRITTEN = "Your answer cell now holds this line"
+
+
+def answer_box(page, n: int = 0):
+    """The answer area ("Your answer" line, button, status) of the ``n``-th explorer that has one."""
+    return page.locator(ANSWER_BOX).nth(n)
+
+
+def shown_answer_line(page, n: int = 0) -> str:
+    """The answer line the ``n``-th explorer shows in its read-only field."""
+    return answer_box(page, n).locator(".course-answer-line textarea").input_value()
+
+
+def wait_for_answer_line(page, n: int, predicate, what: str) -> str:
+    """Wait until the ``n``-th explorer's answer line satisfies ``predicate``; return the line."""
+    ok, line = eventually(lambda: (lambda text: (predicate(text), text))(shown_answer_line(page, n)))
+    assert ok, f"the answer line of explorer {n} did not {what}; it shows {line!r}"
+    return line
+
+
+def click_answer_button(page, n: int = 0, *, keyboard: bool = False) -> str:
+    """Click the "Use this as my answer" button of the ``n``-th explorer that has one: with the
+    mouse, or with ``keyboard=True`` by focusing it and pressing Enter.
+
+    Waits until the script the click sends has run, and returns the explorer's status
+    message (it holds ``ANSWER_WRITTEN`` on success; otherwise it says what the learner should do).
+    """
+    box = answer_box(page, n)
+    box.scroll_into_view_if_needed()
+    button = box.get_by_role("button", name=ANSWER_BUTTON, exact=True)
+    message = box.locator(".course-answer-message")
+    if keyboard:
+        button.focus()
+        page.keyboard.press("Enter")
+    else:
+        button.click()
+    count("interactions")
+
+    def settled():
+        text = " ".join(message.inner_text().split())
+        return bool(text) and not text.startswith("Writing this line"), text
+
+    ok, text = eventually(settled)
+    assert ok, f"explorer {n}: no word after clicking {ANSWER_BUTTON!r}; its status says {text!r}"
+    return text
+
+
+def cell_source(page, index: int) -> str:
+    """The text of cell ``index`` as JupyterLab's notebook model holds it (what Save writes)."""
+    return page.evaluate(
+        "i => window.jupyterapp.shell.currentWidget.content.widgets[i].model.sharedModel.getSource()", index)
+
+
+def saved_cell_source(path: Path, index: int) -> str:
+    """The text of cell ``index`` in the saved notebook file."""
+    cell = json.loads(path.read_text(encoding="utf-8"))["cells"][index]
+    src = cell.get("source", "")
+    return "".join(src) if isinstance(src, list) else src
+
+
+def fresh_copy(lab, relpath: str, tag: str) -> str:
+    """Copy a notebook under the server root to a new name and return its path there.
+
+    A test that saves a notebook works on its own copy, so no other test opens
+    a file with its saved outputs (widget views whose models are gone).
+    """
+    src = lab.root / relpath
+    dest = src.with_name(f"{src.stem}-{tag}{src.suffix}")
+    shutil.copyfile(src, dest)
+    return str(dest.relative_to(lab.root))
+
+
+@contextmanager
+def windowing_mode(lab, mode: str):
+    """Open notebooks with JupyterLab's ``windowingMode`` set to ``mode`` ("none" is this suite's default).
+
+    JupyterLab's own default, "contentVisibility", and "full" render cells lazily;
+    takes effect for pages loaded inside the ``with`` block.
+    """
+    path = lab.home / "user-settings" / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    before = path.read_text()
+    path.write_text(json.dumps(dict(json.loads(before), windowingMode=mode)))
+    try:
+        yield
+    finally:
+        path.write_text(before)
