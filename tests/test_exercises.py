@@ -37,7 +37,7 @@ OBJECTIVES = json.loads((ROOT / "course" / "data" / "objectives.json").read_text
 
 
 # ------------------------------------------------------------------ reading the notebooks
-from answers_data import (answer_cells, fill as _fill, items, nbg as _nbg, read as _read,  # noqa: E402
+from answers_data import (answer_cells, expected_points, fill as _fill, items, nbg as _nbg, read as _read,  # noqa: E402
                           released, restyle as _restyle, slip as _slip_answers, solution, solution_answers,
                           with_code)
 
@@ -111,14 +111,20 @@ def test_every_wrong_option_has_its_own_explanation(a):
     assert n_choices >= 2, f"{a}: expected several choice items"
 
 
+#: "- **4** = ...", "- **2 points:** ...", "- **4–5:** ..." (a level descriptor's first line)
+LEVEL = re.compile(r"(?im)^\s*[-*]?\s*\**\s*(?:level\s*)?(\d+)(?:\s*[–-]\s*\d+)?\s*(?:points?|marks?)?\s*\**\s*[:=]")
+
+
 @pytest.mark.parametrize("a", ASSIGNMENTS)
 def test_mark_schemes_have_level_descriptors_with_example_answers(a):
     for gid, cell in tasks(a).items():
         scheme = re.search(r"BEGIN MARK SCHEME(.*)END MARK SCHEME", cell.source, re.S).group(1)
         points = int(_nbg(cell)["points"])
-        assert len(re.findall(r"(?i)example", scheme)) >= 2, f"{a}:{gid}: no example answers"
-        levels = set(int(x) for x in re.findall(r"(?im)^\W*(?:level\s*)?(\d+)\s*(?:points?|marks?)?\s*[:=–—-]", scheme))
-        assert len(levels) >= 3 and max(levels) <= points, f"{a}:{gid}: level descriptors missing ({levels})"
+        levels = {int(x) for x in LEVEL.findall(scheme)}
+        assert len(levels) >= 3 and max(levels) == points and 0 in levels, \
+            f"{a}:{gid}: level descriptors from 0 to {points} points missing ({sorted(levels)})"
+        examples = len(re.findall(r"(?i)example", scheme))
+        assert examples >= len(levels) - 1, f"{a}:{gid}: an example answer for every level above 0 is missing"
 
 
 @pytest.mark.parametrize("a", ASSIGNMENTS)
@@ -236,8 +242,13 @@ def test_round_trip_scores(graded):
     assert _auto(j["sol"]) == full
     assert sum(_auto(j["blank"]).values()) == 0
     assert _auto(j["restyled"]) == full
-    expected = dict(full, **{f"check_{graded['slipped'].qid}": 0})
-    assert _auto(j["slip"]) == expected, f"slipped {graded['slipped'].qid}: {graded['slip']}"
+    slipped = graded["slipped"]
+    expected = expected_points(graded["a"], graded["slip"])
+    lost = full[f"check_{slipped.qid}"] - expected[f"check_{slipped.qid}"]
+    assert lost > 0, "the slip must cost its own points"
+    # every other part keeps its points: later parts are checked against the learner's own slip
+    assert expected == dict(full, **{f"check_{slipped.qid}": full[f"check_{slipped.qid}"] - lost})
+    assert _auto(j["slip"]) == expected, f"slipped {slipped.qid}: {graded['slip']}"
 
 
 def test_code_in_answer_cells_earns_nothing_and_never_runs(graded):
@@ -264,7 +275,7 @@ def test_failed_checks_say_why_in_at_most_four_lines(graded):
                 assert "Traceback" not in shown and 'File "' not in shown and not re.search(r"line \d", shown)
                 assert scores[_nbg(cell)["grade_id"]] == 0
                 assert "_key" not in cell.source and "HIDDEN" not in cell.source
-        assert failed >= 1
+        assert failed >= 1 or sid == "slip"  # a slipped explorer state may earn partial credit instead
 
 
 def test_feedback_pages_show_no_key_or_mark_scheme(graded):
