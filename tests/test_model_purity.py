@@ -8,7 +8,8 @@ import pytest
 FORBIDDEN = ("matplotlib", "ipywidgets", "IPython", "PIL")
 
 
-@pytest.mark.parametrize("module", ["course.agency", "course.services", "course.value_stream"])
+@pytest.mark.parametrize("module", ["course.agency", "course.services", "course.value_stream", "course.answers",
+                                    "course.assessment", "course.rules", "course.exercise"])
 def test_model_imports_no_plotting_or_widgets(module):
     code = (
         f"import sys, {module}\n"

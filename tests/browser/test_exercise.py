@@ -1,108 +1,135 @@
-"""Can a learner answer an exercise in JupyterLab, save it, and see the self-check's verdict?"""
+"""Can a learner answer a real exercise question in JupyterLab with the mouse and keyboard alone?
 
+Exercise 3, Question 4 asks the learner to shape the rehabilitation window of a hip replacement in
+the ServiceExplorer and hand it in with "Use this as my answer". The test does exactly that: moves
+two sliders with the keyboard, clicks the button, runs the answer cell and its check with
+Shift+Enter, saves, runs the self-check, and then grades the saved notebook with
+``coproduction-course grade``: the check, the self-check and the grader must all agree.
+"""
 from __future__ import annotations
 
 import json
-from pathlib import Path
+import os
+import re
+import shutil
+import sys
 
 import pytest
 
+from course.answers import read_cell
+from course.services import ServiceProfile
 from tests.browser import browser_support as bs
 
 pytestmark = pytest.mark.browser
 
-
-def _exercise() -> tuple[str, Path]:
-    """(path under the server root, instructor version): the first exercise, else the fixture."""
-    for nb in sorted((bs.REPO / "exercises").glob("*/*.ipynb")):
-        solution = bs.REPO / "solutions" / nb.parent.name / nb.name
-        if solution.exists():
-            return f"exercises/{nb.parent.name}/{nb.name}", solution
-    return ("browser_fixtures/exercises/ex00_fixture/ex00_fixture.ipynb",
-            bs.FIXTURES / "solutions" / "ex00_fixture" / "ex00_fixture.ipynb")
-
-
-def _nbgrader(cell) -> dict:
-    return (cell.get("metadata") or {}).get("nbgrader") or {}
-
-
-def _strip_solution_markers(source: str) -> str:
-    return "\n".join(line for line in source.splitlines()
-                     if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION"))
-
-
-def _plan(student: Path, solution: Path) -> dict:
-    """Where the first answer cell, its tests and the self-check cell are, from nbgrader metadata."""
-    cells = json.loads(student.read_text(encoding="utf-8"))["cells"]
-    answer = next(i for i, c in enumerate(cells) if c["cell_type"] == "code"
-                  and _nbgrader(c).get("solution") and not _nbgrader(c).get("grade"))
-    grade_id = _nbgrader(cells[answer])["grade_id"]
-    tests = []
-    for c in cells[answer + 1:]:
-        meta = _nbgrader(c)
-        if meta.get("solution"):
-            break
-        if meta.get("grade") and c["cell_type"] == "code":
-            tests.append(meta["grade_id"].removeprefix("test_"))
-    check = next(i for i, c in enumerate(cells) if c["cell_type"] == "code"
-                 and "self_check(" in "".join(c["source"]))
-    sol_cells = json.loads(solution.read_text(encoding="utf-8"))["cells"]
-    text = next("".join(c["source"]) for c in sol_cells if _nbgrader(c).get("grade_id") == grade_id)
-    return {"answer": answer, "grade_id": grade_id, "questions": tests, "check": check,
-            "text": _strip_solution_markers(text)}
+A = "ex03_product_like_or_pure"
+NOTEBOOK = f"exercises/{A}/{A}.ipynb"
+QUESTION = "q4"
+SHARE, DAYS = "Professionals' share of agency", "Episode length (days)"
 
 
 def _cell(page, index: int):
     return page.locator(f"{bs.NOTEBOOK} .jp-Cell").nth(index)
 
 
-def _run_check(page, index: int) -> str:
-    """Select the self-check cell and run it with Shift+Enter, as a learner does; return its output."""
+def _cells(path):
+    return json.loads(path.read_text(encoding="utf-8"))["cells"]
+
+
+def _index(cells, predicate) -> int:
+    return next(i for i, c in enumerate(cells) if predicate("".join(c["source"])))
+
+
+def _slider(page, explorer, label):
+    slider = explorer.locator(".widget-slider").filter(
+        has=page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+    return slider.locator(".noUi-handle"), slider.locator(".widget-readout")
+
+
+def _press(page, handle, keys):
+    handle.scroll_into_view_if_needed()
+    handle.focus()
+    for key in keys:
+        page.keyboard.press(key)
+    bs.count("interactions", len(keys))
+
+
+def _run(page, index):
+    """Select a cell by its prompt and run it with Shift+Enter; return its first output's text."""
     cell = _cell(page, index)
+    cell.scroll_into_view_if_needed()
     cell.locator(".jp-InputPrompt").first.click()
     page.keyboard.press("Shift+Enter")
     bs.count("interactions")
     bs.wait_idle(page)
-    out = cell.locator(".jp-OutputArea-output")
-    out.first.wait_for(state="visible")
-    return out.first.inner_text()
+    out = cell.locator(".jp-OutputArea-output").first
+    out.wait_for(state="visible")
+    return out.inner_text()
 
 
-def test_learner_answers_saves_and_self_checks(page, lab, workspace, artifacts):
-    """After typing the answer into the first answer cell (found by nbgrader metadata), saving with
-    Ctrl+S and running the self-check cell, does the learner see the questions marked right?"""
-    rel, solution = _exercise()
-    plan = _plan(lab.root / rel, solution)
-    assert plan["questions"], f"{rel}: no visible test follows the answer cell {plan['grade_id']}"
+def test_learner_answers_an_explorer_question_and_the_grader_agrees(page, lab, workspace, artifacts, tmp_path):
+    rel = bs.fresh_copy(lab, NOTEBOOK, workspace)
+    cells = _cells(lab.root / rel)
+    answer_i = _index(cells, lambda s: re.search(r"^my_service = None$", s, re.M))
+    explorer_i, check_i = answer_i - 1, answer_i + 1
+    assert 'answer="my_service"' in "".join(cells[explorer_i]["source"])
+    assert f'check("{QUESTION}"' in "".join(cells[check_i]["source"])
+    self_check_i = len(cells) - 1
+
     bs.open_notebook(page, lab, rel, workspace)
+    bs.run_all(page)
+    explorer = _cell(page, explorer_i).locator(".course-service-explorer")
+    explorer.wait_for(state="visible")
 
-    # set-up cells first (everything above the answer), then the self-check: not right yet
-    _cell(page, plan["answer"]).locator(".jp-InputPrompt").first.click()
-    bs.run_command(page, "notebook:run-all-above")
+    # professionals' share: Home (0%), then 31 steps of 1% to the right
+    handle, readout = _slider(page, explorer, SHARE)
+    _press(page, handle, ["Home"] + ["ArrowRight"] * 31)
+    ok, shown = bs.eventually(lambda: (readout.inner_text().strip() == "31%", readout.inner_text()))
+    assert ok, f"the share slider shows {shown}"
+    # episode length (a log scale, 10**-2.5 to 10**3.6 days): End, then 122 steps of 0.01 to the left
+    handle, readout = _slider(page, explorer, DAYS)
+    _press(page, handle, ["End"] + ["ArrowLeft"] * 122)
+    ok, shown = bs.eventually(lambda: (180 < float(readout.inner_text()) < 320, readout.inner_text()))
+    assert ok, f"the episode-length slider shows {shown}"
     bs.wait_idle(page)
-    before = _run_check(page, plan["check"])
-    for q in plan["questions"]:
-        assert f"✗ Question {q} " in before, f"before answering, the self-check should mark {q} wrong:\n{before}"
 
-    # type the answer into the answer cell's editor, as text input (no auto-indent or auto-close)
-    editor = _cell(page, plan["answer"]).locator(".cm-content")
-    editor.click()
-    page.keyboard.press("Control+a")
-    page.keyboard.insert_text(plan["text"])
-    bs.count("interactions")
+    message = bs.click_answer_button(page, 0)
+    assert bs.ANSWER_WRITTEN in message, message
+    source = bs.cell_source(page, answer_i)
+    line = next(ln for ln in source.splitlines() if ln.startswith("my_service = "))
+    value = read_cell(line).values["my_service"]
+    assert isinstance(value, ServiceProfile)
+    assert value.professional_share == pytest.approx(0.31) and 180 < value.episode_days < 320
+
+    # run the answer cell (it prints nothing), then its check
+    _cell(page, answer_i).locator(".jp-InputPrompt").first.click()
+    page.keyboard.press("Shift+Enter")
+    bs.wait_idle(page)
+    verdict = _run(page, check_i)
+    assert "✓ Question 4: right (2 of 2 points)." in verdict, verdict
+    page.screenshot(path=str(artifacts / "exercise-explorer-answer-checked.png"))
+    bs.count("screenshots")
+
     bs.save(page)
     bs.count("interactions")
-    saved = json.loads((lab.root / rel).read_text(encoding="utf-8"))["cells"][plan["answer"]]
-    assert "".join(saved["source"]).strip() == plan["text"].strip(), "the saved file does not hold the answer"
-
-    page.keyboard.press("Shift+Enter")          # run the answer cell
-    bs.count("interactions")
-    bs.wait_idle(page)
-    after = _run_check(page, plan["check"])
-    _cell(page, plan["check"]).scroll_into_view_if_needed()
-    page.screenshot(path=str(artifacts / f"exercise-{Path(rel).stem}-self-check.png"))
-    bs.count("screenshots")
-    for q in plan["questions"]:
-        assert f"✓ Question {q} " in after, f"after answering, the self-check should mark {q} right:\n{after}"
+    summary = _run(page, self_check_i)
+    assert "✓ Question 4: right" in summary, summary
     assert not bs.error_outputs(page), bs.error_outputs(page)
-    assert not page.console_errors.messages, "\n".join(page.console_errors.messages)
+
+    # the grader reads the saved file and gives the same points
+    sys.path.insert(0, str(bs.REPO / "tests" / "fixtures" / "grading"))
+    import builders as B
+    course = tmp_path / "course"
+    course.mkdir()
+    shutil.copy(bs.REPO / "nbgrader_config.py", course)
+    for folder in ("solutions", "exercises", "notebooks"):
+        shutil.copytree(bs.REPO / folder, course / folder)
+    sub = tmp_path / "submitted" / "learner" / A
+    sub.mkdir(parents=True)
+    shutil.copyfile(lab.root / rel, sub / f"{A}.ipynb")
+    out = tmp_path / "out"
+    B.run_grade(str(course), str(tmp_path / "submitted"), str(out), "--jobs", "1", assignment=A)
+    entry = [e for e in B.read_journal(str(out)) if e["student_id"] == "learner"][-1]
+    grades = next(iter(entry["grades"].values()))["grades"]
+    assert grades[f"check_{QUESTION}"]["auto_score"] == grades[f"check_{QUESTION}"]["max_score"] == 2
+    assert os.path.exists(out / "feedback" / "learner.html")
