@@ -133,6 +133,18 @@ def graded(tmp_path_factory):
         first_answer = next(c for c in nb.cells if "q1 = None" in c.source)
         first_answer.source = attack + first_answer.source  # and inside an answer cell
         subs[name.replace("_", "-")] = nb
+    # right answers plus a made-up check worth 100 points and a copy of Question 1's check
+    # (with its own key that accepts "A") placed before the real one
+    forger = _with_answers(release, right)
+    made_up = nbformat.v4.new_code_cell('check("bonus")', metadata={"nbgrader": {
+        "grade": True, "grade_id": "check_bonus", "locked": True, "points": 100, "schema_version": 3,
+        "solution": False}})
+    real = next(c for c in forger.cells if c.source.startswith("# Check Question 1 "))
+    copied = copy.deepcopy(real)
+    copied.source = copied.source.replace('"answer": "B"', '"answer": "A"')
+    forger.cells.insert(forger.cells.index(real), copied)
+    forger.cells.insert(2, made_up)
+    subs["forger"] = forger
     sub_dir = base / "submitted"
     for sid, nb in subs.items():
         (sub_dir / sid / A).mkdir(parents=True)
@@ -178,3 +190,11 @@ def test_new_course_gradebook_has_nbgraders_schema_version(graded):
     finally:
         con.close()
     assert version == get_alembic_version()
+
+
+def test_made_up_or_copied_checks_add_nothing(graded):
+    """A check cell that the exercise does not have (or a copy of one) is ignored, with a note, not a rejection."""
+    row = graded["rows"]["forger"]
+    assert row["status"] == "graded", row["reason"]
+    assert float(row["score"]) == 6.0 and float(row["max_score"]) == 8.0
+    assert "grading marks this exercise does not have" in row["reason"]

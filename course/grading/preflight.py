@@ -93,7 +93,13 @@ def _load(name, data):
 
 
 def _gid(cell):
-    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    """The cell's nbgrader ``grade_id``; ``"(malformed)"`` when it has nbgrader marks that make no sense."""
+    meta = cell.get("metadata")
+    nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
+    if nbg is None:
+        return None
+    gid = nbg.get("grade_id") if isinstance(nbg, dict) else None
+    return gid if isinstance(gid, str) else "(malformed)"
 
 
 def _repair(name, nb, release_nb, notes):
@@ -101,9 +107,16 @@ def _repair(name, nb, release_nb, notes):
     order = {gid: i for i, (gid, _) in enumerate(release_cells(release_nb))}
     rel = dict(release_cells(release_nb))
     # Group each known nbgrader cell with the student's own cells that follow it.
-    groups, head, seen = [], [], set()
+    groups, head, seen, forged = [], [], set(), []
     for cell in nb.cells:
         gid = _gid(cell)
+        if gid is not None and (gid not in order or gid in seen):
+            # nbgrader marks this exercise does not have (made up, or a copy of a cell):
+            # the cell is kept as an ordinary cell and can neither add points nor hide a check
+            forged.append(gid)
+            if isinstance(cell.get("metadata"), dict):
+                cell.metadata.pop("nbgrader", None)
+            gid = None
         if gid in order and gid not in seen:
             seen.add(gid)
             groups.append((order[gid], gid, [cell]))
@@ -129,6 +142,9 @@ def _repair(name, nb, release_nb, notes):
         if tests:
             notes.append(f"test or instruction cell(s) {', '.join(tests)} of {name} were "
                          "deleted; the originals were put back and graded")
+    if forged:
+        notes.append(f"cell(s) {', '.join(forged[:5])} of {name} carried grading marks this exercise "
+                     "does not have (a copied or made-up check); they were treated as ordinary cells")
     edited = []
     for _, gid, cells in groups:
         rc, sc = rel[gid], cells[0]
