@@ -73,15 +73,19 @@ def _serial_nbgrader(root, a, students):
     import warnings
     warnings.filterwarnings("ignore")
     logging.getLogger("traitlets").setLevel(logging.CRITICAL)
+    from nbconvert.preprocessors import ClearMetadataPreprocessor
     from nbgrader.apps import NbGraderAPI
-    from nbgrader.converters import Autograde
     from nbgrader.coursedir import CourseDirectory
+    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, Execute, IgnorePattern,
+                                        LimitOutput, SaveAutoGrades)
     from traitlets.config.loader import PyFileConfigLoader
     c = PyFileConfigLoader("nbgrader_config.py", path=root).load_config()
     c.CourseDirectory.root = root
     c.CourseDirectory.db_url = "sqlite:///" + os.path.join(root, "baseline.db")
     c.Exchange.root = os.path.join(root, "exchange")
-    c.Autograde.autograde_preprocessors = Autograde.autograde_preprocessors.default_value  # nbgrader's own
+    # nbgrader's own list: every notebook is executed in a kernel
+    c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
+                                           SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
     api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
     assert api.generate_assignment(a, force=True)["success"]
     t = time.perf_counter()

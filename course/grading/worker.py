@@ -146,94 +146,104 @@ def _config(task, course, kcfg, neutralise):
     return c
 
 
-def _data_config(task, course):
-    """Configuration for an exercise whose answers are data: nothing is executed."""
-    from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor
-    from nbgrader.preprocessors import (AssignLatePenalties, CheckCellMetadata, GetGrades,
-                                        IgnorePattern, LimitOutput, SaveAutoGrades)
-
-    from .answers_as_data import GradeAnswersAsData
-    from .execute import HideHiddenTests
-
-    c = copy.deepcopy(task["config"])
-    c.CourseDirectory.root = course
-    c.CourseDirectory.source_directory = "source"
-    c.CourseDirectory.release_directory = "release"
-    c.CourseDirectory.db_url = "sqlite:///" + os.path.join(course, "gradebook.db")
-    c.Exchange.root = os.path.join(course, "exchange")
-    c.OverwriteCells.add_missing_cells = True
-    c.Autograde.autograde_preprocessors = [
-        GradeAnswersAsData, IgnorePattern, ClearMetadataPreprocessor, LimitOutput,
-        SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
-    c.GradeAnswersAsData.release_root = os.path.dirname(task["release_dir"])
-    c.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]
-    return c
-
-
 def _grade_as_data(task, result, lap):
-    """Grade one submission of an answers-as-data exercise: read answers, run no code."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
+    """Grade one submission of an answers-as-data exercise in memory: read answers, run no code.
+
+    The same steps and rules as ``nbgrader autograde`` with ``GradeAnswersAsData``
+    (:mod:`.data_grade`), without a scratch gradebook or notebook files.
+    """
+    import nbformat
+
+    from .data_grade import AssignmentCells, grade_notebook, read
 
     student, assignment = task["student_id"], task["assignment"]
-    base = os.path.join(task["scratch_root"], uuid.uuid4().hex[:12])
-    course = os.path.join(base, "course")
-    os.makedirs(course, mode=0o700)
     try:
         if student in os.environ.get(FAULT_ENV, "").split(","):
             raise RuntimeError("injected grader fault (test suite)")
-        shutil.copyfile(task["template_db"], os.path.join(course, "gradebook.db"))
-        sub_dir = os.path.join(course, "submitted", student, assignment)
-        os.makedirs(sub_dir)
-        for nb_name, text in task["notebooks"].items():
-            with open(os.path.join(sub_dir, nb_name + ".ipynb"), "w", encoding="utf-8") as fh:
-                fh.write(text)
-        if task.get("timestamp"):
-            with open(os.path.join(sub_dir, "timestamp.txt"), "w") as fh:
-                fh.write(task["timestamp"])
+        cached = _STATE.get("cells")
+        if cached is None or cached[0] != task["template_db"]:
+            cached = (task["template_db"], AssignmentCells.from_gradebook(
+                "sqlite:///" + task["template_db"], assignment))
+            _STATE["cells"] = cached
+        cells = cached[1]
         lap("scratch")
-        c = _data_config(task, course)
         result["attempts"] = 1
-        res = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c).autograde(
-            assignment, student, force=True, create=True)
+        release_root = os.path.dirname(task["release_dir"])
+        result["grades"], result["autograded"], graded_nbs = {}, {}, {}
+        for name, text in task["notebooks"].items():
+            nb = read(text)
+            resources = {"nbgrader": {"student": student, "assignment": assignment, "notebook": name}}
+            result["grades"][name] = grade_notebook(nb, cells, name, resources, release_root)
+            result["autograded"][name] = nbformat.writes(nb)
+            graded_nbs[name] = nb
         lap("autograde")
-        if not res["success"]:
-            result.update(status="error", error=_last_error(res.get("log")),
-                          log=(res.get("log") or "")[-4000:])
-            return result
-        db_url = c.CourseDirectory.db_url
-        result["grades"] = _read_grades(db_url, assignment, student)
-        lap("grades")
+        result["feedback"] = {}
         if task.get("feedback", True):
             try:
-                result["feedback"] = _feedback(task, course, db_url, student, assignment)
+                exporter = _data_feedback_exporter(task["config"])
+                for name, nb in graded_nbs.items():
+                    resources = {"unique_key": name, "output_files_dir": f"{name}_files",
+                                 "nbgrader": {"student": student, "assignment": assignment, "notebook": name,
+                                              "grades": result["grades"][name]}}
+                    result["feedback"][name], _ = exporter.from_notebook_node(nb, resources=resources)
             except Exception as exc:  # no feedback is no reason to lose the grade
                 result["feedback"] = {}
                 result["feedback_error"] = f"{type(exc).__name__}: {exc}"[:300]
-        else:
-            result["feedback"] = {}
         lap("feedback")
-        result["autograded"] = {}
-        for path in glob.glob(os.path.join(course, "autograded", student, assignment, "*.ipynb")):
-            with open(path, encoding="utf-8") as fh:
-                result["autograded"][os.path.splitext(os.path.basename(path))[0]] = fh.read()
         result["status"] = "graded"
         return result
     except Exception as exc:  # a grader bug must not stop the other students
         result.update(status="error", retry=True, error=f"{type(exc).__name__}: {exc}"[:300])
         return result
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
 
 
-def _feedback_exporter(config):
+def _data_feedback_exporter(config):
+    """The feedback exporter for answers-as-data exercises: grades from this run, not a gradebook."""
+    exporter = _STATE.get("data_feedback")
+    if exporter is None:
+        from .data_grade import PutGrades
+        exporter = _feedback_exporter(config, grades_from=PutGrades)
+        _STATE["data_feedback"] = exporter
+    return exporter
+
+
+def _feedback_exporter_class(HTMLExporter):
+    """nbconvert's HTML exporter, skipping its final HTML re-parse when the page holds no image.
+
+    After rendering, ``HTMLExporter`` parses the whole page with BeautifulSoup to add missing
+    ``alt`` texts to images and ``tabindex`` to JupyterLab-template cells; for nbgrader's feedback
+    template (classic, no JupyterLab cells) a page without an ``<img`` is unchanged by it, and
+    the parse costs as much as the rendering.
+    """
+    from nbconvert.exporters.html import Highlight2HTML, WidgetsDataTypeFilter
+    from nbconvert.exporters.templateexporter import TemplateExporter
+
+    class FeedbackExporter(HTMLExporter):
+        def from_notebook_node(self, nb, resources=None, **kw):
+            langinfo = nb.metadata.get("language_info", {})
+            lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+            self.register_filter("highlight_code", self.filters.get(
+                "highlight_code", Highlight2HTML(pygments_lexer=lexer, parent=self)))
+            resources = self._init_resources(resources)
+            self.register_filter("filter_data_type", WidgetsDataTypeFilter(
+                notebook_metadata=self._nb_metadata, parent=self, resources=resources))
+            html, out = TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+            if "<img" in html or "jp-Cell-inputWrapper" in html:
+                return super().from_notebook_node(nb, resources, **kw)
+            return html, out
+
+    return FeedbackExporter
+
+
+def _feedback_exporter(config, grades_from=None):
     """nbgrader's feedback exporter (as ``GenerateFeedback`` builds it), one per worker.
 
     Preprocessors as in nbgrader's ``GenerateFeedback``, with :class:`HideHiddenTests`
-    last, so that feedback never shows hidden tests or their output.
+    last, so that feedback never shows hidden tests or their output. ``grades_from``
+    replaces nbgrader's ``GetGrades`` (which reads a gradebook) when given.
     """
     exporter = _STATE.get("feedback")
-    if exporter is not None:
+    if exporter is not None and grades_from is None:
         return exporter
     import nbgrader
     from nbconvert.exporters import HTMLExporter
@@ -254,10 +264,11 @@ def _feedback_exporter(config):
     extra.HTMLExporter.extra_template_paths = [os.path.join(
         formgrader, "static", "node_modules", "bootstrap", "dist", "css")]
     c.merge(extra)
-    exporter = HTMLExporter(config=c)
-    for pp in (GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests):
+    exporter = _feedback_exporter_class(HTMLExporter)(config=c)
+    for pp in (grades_from or GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests):
         exporter.register_preprocessor(pp)
-    _STATE["feedback"] = exporter
+    if grades_from is None:
+        _STATE["feedback"] = exporter
     return exporter
 
 
