@@ -19,7 +19,6 @@ and after (on a busy machine, figures are only comparable within one run). Asser
 import argparse
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -43,13 +42,6 @@ def _class(a, n, marker):
         ("code", lambda: D.with_code(D.fill(student, right), marker)),
     ]
     return {f"s{i:03d}-{kinds[i % len(kinds)][0]}": nbformat.writes(kinds[i % len(kinds)][1]()) for i in range(n)}
-
-
-def _write(subs, folder, a):
-    for sid, text in subs.items():
-        os.makedirs(os.path.join(folder, sid, a))
-        with open(os.path.join(folder, sid, a, f"{a}.ipynb"), "w", encoding="utf-8") as fh:
-            fh.write(text)
 
 
 def _course(base):
@@ -106,12 +98,12 @@ def main(argv=None):
         subs = _class(a, n, marker)
         root = _course(base)
         folder = os.path.join(base, "subs")
-        _write(subs, folder, a)
+        D.write_submissions(folder, a, subs)
         ours = _grade_command(root, folder, os.path.join(base, "out1"), a)
         ours_nofb = _grade_command(root, folder, os.path.join(base, "out2"), a, "--no-feedback")
         code_ran = os.path.exists(marker)
         base_root = _course(os.path.join(base, "baseline"))
-        _write(subs, os.path.join(base_root, "submitted"), a)
+        D.write_submissions(os.path.join(base_root, "submitted"), a, subs)
         serial, ok = _serial_nbgrader(base_root, a, sorted(subs))
         print(f"{'':44}{'seconds':>9}{'per second':>12}{'speed-up':>10}")
         for name, secs in [("serial nbgrader autograde (kernels)", serial),

@@ -18,7 +18,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
 
 from course.answers import ANSWER_FORMS, read_cell
@@ -39,7 +38,7 @@ OBJECTIVES = json.loads((ROOT / "course" / "data" / "objectives.json").read_text
 # ------------------------------------------------------------------ reading the notebooks
 from answers_data import (answer_cells, expected_points, fill as _fill, items, nbg as _nbg, read as _read,  # noqa: E402
                           released, restyle as _restyle, slip as _slip_answers, solution, solution_answers,
-                          with_code)
+                          with_code, write_submissions)
 
 
 def tasks(a):
@@ -217,9 +216,7 @@ def graded(request, tmp_path_factory):
         "coder": code_nb,
     }
     sub_dir = base / "submitted"
-    for sid, nb in subs.items():
-        (sub_dir / sid / a).mkdir(parents=True)
-        nbformat.write(nb, str(sub_dir / sid / a / f"{a}.ipynb"))
+    write_submissions(sub_dir, a, subs)
     out = base / "out"
     proc = B.run_grade(str(root), str(sub_dir), str(out), "--jobs", "2", assignment=a)
     journal = {e["student_id"]: e for e in B.read_journal(str(out))}

@@ -20,6 +20,7 @@ from course.authoring import (answer_cell, check_cell, markdown, notebook, self_
                               task_cell, written_answer_cell)
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures", "grading"))
+import answers_data as D  # noqa: E402
 import builders as B  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
@@ -146,9 +147,7 @@ def graded(tmp_path_factory):
     forger.cells.insert(2, made_up)
     subs["forger"] = forger
     sub_dir = base / "submitted"
-    for sid, nb in subs.items():
-        (sub_dir / sid / A).mkdir(parents=True)
-        nbformat.write(nb, str(sub_dir / sid / A / f"{A}.ipynb"))
+    D.write_submissions(sub_dir, A, subs)
     out = base / "out"
     proc = B.run_grade(str(root), str(sub_dir), str(out), "--jobs", "2", assignment=A)
     return {"rows": B.read_csv(str(out)), "markers": markers, "proc": proc, "out": out, "root": root}

@@ -77,9 +77,7 @@ def test_in_memory_grading_equals_nbgrader_autograde(a, tmp_path):
     api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
     assert api.generate_assignment(a, force=True)["success"]
     subs = _submissions(a, tmp_path / "code-ran")
-    for sid, nb in subs.items():
-        (root / "submitted" / sid / a).mkdir(parents=True)
-        nbformat.write(nb, str(root / "submitted" / sid / a / f"{a}.ipynb"))
+    D.write_submissions(root / "submitted", a, subs)
     cells = AssignmentCells.from_gradebook(db_url, a)
     for sid, nb in subs.items():
         res = api.autograde(a, sid, force=True, create=True)
