@@ -92,6 +92,15 @@ def _load(name, data):
     return nb, None
 
 
+_SEALED_CHECK = re.compile(r'^(check\("\w+"), "[A-Za-z0-9+/=]*"\)', re.M)
+
+
+def _unsealed(source):
+    """A check cell's text without its sealed key: a key changed after release (a corrected answer)
+    changes that line in every student's copy, which is not an edit by the student."""
+    return _SEALED_CHECK.sub(r"\1)", source) if isinstance(source, str) else source
+
+
 def _gid(cell):
     """The cell's nbgrader ``grade_id``; ``"(malformed)"`` when it has nbgrader marks that make no sense."""
     meta = cell.get("metadata")
@@ -149,7 +158,7 @@ def _repair(name, nb, release_nb, notes):
     for _, gid, cells in groups:
         rc, sc = rel[gid], cells[0]
         meta = rc.metadata["nbgrader"]
-        if meta.get("locked") and not meta.get("solution") and sc.source != rc.source:
+        if meta.get("locked") and not meta.get("solution") and _unsealed(sc.source) != _unsealed(rc.source):
             edited.append(gid)
     if edited:
         notes.append(f"read-only or test cell(s) {', '.join(edited)} of {name} were edited; "
