@@ -116,10 +116,10 @@ def _score(graded, sid):
 
 
 def test_every_student_has_exactly_one_row_with_the_documented_columns(graded):
-    """Does grades.csv have one row per student and exactly the five columns?"""
+    """Does grades.csv have one row per student and exactly the documented columns?"""
     with open(os.path.join(graded["out"], "grades.csv"), encoding="utf-8") as fh:
         header = fh.readline().strip()
-    assert header == "student_id,score,max_score,status,reason"
+    assert header == "student_id,score,max_score,status,reason,auto_points,manual_points,pending_points,marking"
     assert sorted(graded["rows"]) == sorted(_class("c", "s", "o"))
     assert {r["max_score"] for r in graded["rows"].values()} == {"8"}
     assert graded["proc"].returncode == 0

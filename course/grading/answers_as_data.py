@@ -37,11 +37,29 @@ from course.answers import read_cell
 from course.assessment import Item, ItemSpecError, evaluate, seal
 
 __all__ = ["SealAnswerKeys", "GradeAnswersAsData", "read_check_cell", "is_data_exercise_config",
-           "CheckCellError"]
+           "CheckCellError", "answer_text"]
 
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.M | re.S)
 _CHECK_LINE = re.compile(r"^check\(\s*[\"'](\w+)[\"'].*$", re.M)
 _SELF_CHECK_LINE = re.compile(r"^(_ = )?self_check\(.*$", re.M)
+
+
+def answer_text(item, values, problems) -> str:
+    """The learner's answer to ``item`` as the item compares it (for item analysis), or a marker."""
+    if item.name in problems:
+        return "(not read: code)"
+    value = values.get(item.name)
+    if value is None:
+        return "(no answer)"
+    if item.kind in ("choice", "label") and isinstance(value, str):
+        return item._norm(value)
+    if item.kind in ("list", "set") and isinstance(value, (list, tuple)):
+        return ", ".join(item._norm(v) if isinstance(v, str) else repr(v) for v in value)
+    if item.kind == "number" and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return f"{value:.4g}"
+    if item.kind == "state":
+        return "(explorer state)"
+    return repr(value)[:60]
 
 
 class CheckCellError(ValueError):
@@ -184,6 +202,7 @@ class GradeAnswersAsData(NbGraderPreprocessor):
                 continue
             item = _item(cell, qid, spec)
             outcome = evaluate(item, values, problems)
+            resources.setdefault("answers", {})[qid] = answer_text(item, values, problems)
             # The student's copy of the cell never shows the key.
             cell.source = _CHECK_LINE.sub(f'check("{qid}")', visible, count=1)
             if outcome.status == "right":

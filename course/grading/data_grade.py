@@ -89,7 +89,9 @@ def _overwrite(nb, source, points):
 
 
 def grade_notebook(nb, cells: AssignmentCells, name: str, resources: dict, release_root: str = ""):
-    """Grade notebook ``name`` in place; returns ``{"grades": {...}, "comments": {...}}``.
+    """Grade notebook ``name`` in place; returns ``{"grades": {...}, "comments": {...}, "answers": {...}}``.
+
+    ``answers`` holds each question's answer as it was compared (for the report's item analysis).
 
     ``resources`` is nbgrader's (``resources["nbgrader"]`` names the assignment and notebook).
     """
@@ -128,7 +130,7 @@ def grade_notebook(nb, cells: AssignmentCells, name: str, resources: dict, relea
         # a check cell that is not in the notebook at all scores 0, as nbgrader does
         grades.setdefault(gid, {"auto_score": 0.0, "max_score": max_score, "needs_manual_grade": False,
                                 "cell_type": "code"})
-    return {"grades": grades, "comments": comments}
+    return {"grades": grades, "comments": comments, "answers": dict(resources.get("answers", {}))}
 
 
 class PutGrades(NbGraderPreprocessor):

@@ -11,23 +11,37 @@ import csv
 import html
 import io
 
+from .analysis import MIN_CLASS, item_analysis
+
 __all__ = ["CSV_COLUMNS", "write_grades_csv", "write_report", "question_difficulty"]
 
-CSV_COLUMNS = ["student_id", "score", "max_score", "status", "reason"]
+CSV_COLUMNS = ["student_id", "score", "max_score", "status", "reason",
+               "auto_points", "manual_points", "pending_points", "marking"]
 
 
 def _fmt(x):
     return f"{x:g}" if isinstance(x, (int, float)) else ""
 
 
+def _csv_safe(text):
+    """Text a spreadsheet shows as text: a leading =, +, - or @ would make it a formula."""
+    text = str(text)
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+
+
 def write_grades_csv(path, rows):
-    """One row per student, sorted by student id, with exactly :data:`CSV_COLUMNS`."""
+    """One row per student, sorted by student id, with exactly :data:`CSV_COLUMNS`.
+
+    ``score`` is ``auto_points + manual_points``; ``pending_points`` are the points of answers a
+    tutor has not marked yet (``marking`` says "awaiting manual marking"), which are not zeros.
+    """
     with open(path, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
         w.writerow(CSV_COLUMNS)
         for r in sorted(rows, key=lambda r: r["student_id"]):
-            w.writerow([r["student_id"], _fmt(r["score"]), _fmt(r["max_score"]), r["status"],
-                        r["reason"]])
+            w.writerow([_csv_safe(r["student_id"]), _fmt(r["score"]), _fmt(r["max_score"]), r["status"],
+                        _csv_safe(r["reason"]), _fmt(r.get("auto_points")), _fmt(r.get("manual_points")),
+                        _fmt(r.get("pending_points")), r.get("marking", "")])
 
 
 def question_difficulty(rows):
@@ -101,6 +115,16 @@ def _difficulty_figure(diff):
     return _png(fig), alt
 
 
+def _item_row(st):
+    e = html.escape
+    disc = "n/a" if st.discrimination is None else f"{st.discrimination:+.2f}"
+    wrong = "; ".join(f"{a} ({k})" for a, k in st.wrong_answers)
+    cls = ' class="flag"' if st.flags else ""
+    return (f"<tr{cls}><th scope='row'>{e(st.question)}</th><td>{_fmt(st.max_points)}</td><td>{st.n}</td>"
+            f"<td>{st.difficulty:.0%}</td><td>{disc}</td><td>{e(wrong) or '&ndash;'}</td>"
+            f"<td>{e(' / '.join(st.flags)) or '&ndash;'}</td></tr>")
+
+
 def write_report(path, *, assignment, rows, max_score, protections, seconds):
     """Write the HTML report for one run."""
     graded = [r for r in rows if r["status"] == "graded"]
@@ -109,6 +133,10 @@ def write_report(path, *, assignment, rows, max_score, protections, seconds):
     png1, alt1 = _score_figure(scores, max_score or 0)
     png2, alt2 = _difficulty_figure(question_difficulty(rows))
     e = html.escape
+    stats = item_analysis(rows)
+    item_rows = "".join(_item_row(st) for st in stats)
+    flagged = [st.question for st in stats if st.flags]
+    pending = [r for r in graded if r.get("pending_points")]
     rej_rows = "".join(f"<tr><td>{e(r['student_id'])}</td><td>{e(r['reason'])}</td></tr>"
                        for r in sorted(rejected, key=lambda r: r["student_id"]))
     notes = "".join(f"<tr><td>{e(r['student_id'])}</td><td>{_fmt(r['score'])}</td>"
@@ -119,15 +147,28 @@ def write_report(path, *, assignment, rows, max_score, protections, seconds):
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Grading report: {e(assignment)}</title>
 <style>body{{font-family:sans-serif;max-width:60em;margin:auto}}
-table{{border-collapse:collapse}}td,th{{border:1px solid #888;padding:.3em .6em;text-align:left}}</style>
+table{{border-collapse:collapse}}td,th{{border:1px solid #888;padding:.3em .6em;text-align:left}}
+tr.flag{{background:#fff3cd}}tr.flag th::after{{content:" (flagged)"}}</style>
 </head><body>
 <h1>Grading report: {e(assignment)}</h1>
 <p>{len(graded)} graded, {len(rejected)} rejected; mean score {mean} out of {_fmt(max_score)};
 grading took {seconds:.1f} s.</p>
 <h2>Score distribution</h2>
 <img src="data:image/png;base64,{png1}" alt="{e(alt1)}">
+<p>{len(pending)} graded submission(s) still have answers awaiting a tutor's marks; their points
+are pending, not zero (see the <code>pending_points</code> and <code>marking</code> columns of grades.csv).</p>
 <h2>Question difficulty</h2>
 <img src="data:image/png;base64,{png2}" alt="{e(alt2)}">
+<h2>Item analysis</h2>
+<p>Difficulty: the mean share of the question's points earned. Discrimination: the correlation
+between a student's result on the question and the rest of their automatic score (n/a below
+{MIN_CLASS} students or when everyone scored the same); a negative value means stronger students
+did worse. Common wrong answers are the answers given by students without full marks, as the
+check compared them. {('Flagged (check the key): ' + e(', '.join(flagged)) + '.') if flagged else 'No question is flagged.'}</p>
+<table><thead><tr><th scope="col">question</th><th scope="col">points</th><th scope="col">students</th>
+<th scope="col">difficulty</th><th scope="col">discrimination</th><th scope="col">common wrong answers</th>
+<th scope="col">flag</th></tr></thead>
+<tbody>{item_rows or '<tr><td colspan="7">no automatically marked questions</td></tr>'}</tbody></table>
 <h2>Rejected submissions</h2>
 <table><thead><tr><th scope="col">student</th><th scope="col">reason</th></tr></thead>
 <tbody>{rej_rows or '<tr><td colspan="2">none</td></tr>'}</tbody></table>

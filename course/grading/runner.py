@@ -257,6 +257,22 @@ def _score(db_url, course_id, assignment, student, gb=None):
         return float(sub.score), float(sub.max_score)
 
 
+def _breakdown(gb, assignment, student):
+    """Automatic, manual (tutor) and still-pending points of one student's submission."""
+    auto = manual = pending = 0.0
+    for nb in gb.find_submission(assignment, student).notebooks:
+        for g in nb.grades:
+            extra = g.extra_credit or 0.0
+            if g.manual_score is not None:
+                manual += g.manual_score + extra
+            elif g.needs_manual_grade:
+                pending += g.max_score
+            else:
+                auto += (g.auto_score or 0.0) + extra
+    return {"auto_points": auto, "manual_points": manual, "pending_points": pending,
+            "marking": "awaiting manual marking" if pending else "complete"}
+
+
 def _max_score(db_url, course_id, assignment):
     from nbgrader.api import Gradebook
     with Gradebook(db_url, course_id) as gb:
@@ -514,6 +530,7 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
                 score = _score(db_url, course_id, A, sub.student_id, gb)
                 if score:
                     entry["score"] = score[0]
+                    entry.update(_breakdown(gb, A, sub.student_id))
             out_rows.append(entry)
     write_grades_csv(os.path.join(out, "grades.csv"), out_rows)
     elapsed = time.monotonic() - started
