@@ -9,6 +9,7 @@ grade
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 __all__ = ["main", "build_parser"]
@@ -71,6 +72,14 @@ def build_parser():
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.add_argument("--no-feedback", dest="feedback", action="store_false",
                    help="do not write feedback pages (faster; grades and the report as usual)")
+    f = sub.add_parser("feedback", help="write feedback pages again, with tutors' marks and comments",
+                       description="Render every graded student's feedback page of ASSIGNMENT from the "
+                                   "course gradebook: automatic marks, tutor marks and comments, no mark "
+                                   "schemes or keys. Grades nothing.")
+    f.add_argument("assignment", help="assignment name")
+    f.add_argument("--out", default="graded", help="output folder; pages go to OUT/feedback (default: ./graded)")
+    f.add_argument("--db", default=None, help="gradebook URL (default: the course's)")
+    f.add_argument("--course-root", default=".", help="folder with nbgrader_config.py (default: current folder)")
     return parser
 
 
@@ -94,6 +103,16 @@ def main(argv=None) -> int:
             print("interrupted: grades already recorded are kept; run the same command "
                   "again to grade the rest", file=sys.stderr)
             return 130
+    if args.command == "feedback":
+        from .grading import GradingSetupError
+        from .grading.feedback import write_feedback
+        try:
+            students = write_feedback(args.assignment, args.out, course_root=args.course_root, db=args.db)
+        except GradingSetupError as exc:
+            print(f"coproduction-course feedback: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {len(students)} feedback page(s) to {os.path.join(args.out, 'feedback')}")
+        return 0
     parser.error(f"unknown command {args.command!r}")
     return 2
 

@@ -197,3 +197,30 @@ def test_made_up_or_copied_checks_add_nothing(graded):
     assert row["status"] == "graded", row["reason"]
     assert float(row["score"]) == 6.0 and float(row["max_score"]) == 8.0
     assert "grading marks this exercise does not have" in row["reason"]
+
+
+def test_feedback_after_tutor_marking_shows_marks_and_comments_but_no_mark_scheme(graded, tmp_path):
+    """After a tutor marks one student's written answer, does `feedback` show that mark and comment,
+    keep "awaiting your tutor" for a student not yet marked, and show no mark scheme?"""
+    import subprocess
+
+    from nbgrader.api import Gradebook
+    before = (graded["out"] / "feedback" / "honest.html").read_text(encoding="utf-8")
+    assert "awaiting your tutor" in before and "MARK SCHEME" not in before
+    with Gradebook(f"sqlite:///{graded['root'] / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("task_4", A, A, "honest")
+        grade.manual_score = 2
+        grade.needs_manual_grade = False  # as the formgrader does when a tutor enters a score
+        comment = gb.find_comment("task_4", A, A, "honest")
+        comment.manual_comment = "Clear and well argued: both parts answered."
+        gb.db.commit()
+    out = tmp_path / "later"
+    proc = subprocess.run([sys.executable, "-m", "course.cli", "feedback", A, "--out", str(out),
+                           "--course-root", str(graded["root"])], cwd=str(graded["root"]), env=B.cli_env(),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    honest = (out / "feedback" / "honest.html").read_text(encoding="utf-8")
+    assert "Clear and well argued" in honest and "awaiting your tutor" not in honest
+    assert "Score: 8.0 / 8.0" in honest and "MARK SCHEME" not in honest and "Levels:" not in honest
+    blank = (out / "feedback" / "blank.html").read_text(encoding="utf-8")
+    assert "awaiting your tutor" in blank and "_key = {" not in blank

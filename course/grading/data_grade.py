@@ -166,3 +166,29 @@ class PutGrades(NbGraderPreprocessor):
 def read(text: str):
     """Parse a submitted notebook (pre-flight has already checked it)."""
     return nbformat.reads(text, as_version=4)
+
+
+def mark_pending(page: str, grades: dict) -> str:
+    """Feedback HTML where answers a tutor has not marked yet say so, instead of a score of 0.
+
+    ``grades`` is ``{grade_id: {"auto_score", "max_score", "needs_manual_grade", ...}}``; a cell that
+    needs manual grading and has no score yet is "awaiting your tutor" in the list at the top, in
+    its own heading and in the notebook's total.
+
+    >>> page = '<h4>ex (Score: 3.0 / 7.0)</h4><li><a href="#task_2">Task</a> (Score: 0.0 / 4.0)</li>'
+    >>> print(mark_pending(page, {"task_2": {"auto_score": None, "max_score": 4.0, "needs_manual_grade": True}}))
+    <h4>ex (Score: 3.0 / 7.0; 4 points awaiting your tutor)</h4><li><a href="#task_2">Task</a> (awaiting your tutor, 4 points)</li>
+    """
+    import re
+    pending = {gid: g["max_score"] for gid, g in grades.items()
+               if g.get("needs_manual_grade") and g.get("auto_score") is None}
+    for gid, pts in pending.items():
+        words = f"awaiting your tutor, {pts:g} points"
+        page = re.sub(rf'(<a href="#{re.escape(gid)}">[^<]*</a>) \(Score: [0-9.]+ / [0-9.]+\)', rf"\1 ({words})", page)
+        page = re.sub(rf'(<a name="(?:comment-)?{re.escape(gid)}"></a>.{{0,400}}?)Score: [0-9.]+ / [0-9.]+',
+                      rf"\1{words[0].upper() + words[1:]}", page, count=1, flags=re.S)
+    if pending:
+        total = sum(pending.values())
+        page = re.sub(r"(<h4>[^<]*\(Score: [0-9.]+ / [0-9.]+)\)</h4>",
+                      rf"\1; {total:g} points awaiting your tutor)</h4>", page, count=1)
+    return page

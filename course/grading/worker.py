@@ -154,7 +154,7 @@ def _grade_as_data(task, result, lap):
     """
     import nbformat
 
-    from .data_grade import AssignmentCells, grade_notebook, read
+    from .data_grade import AssignmentCells, grade_notebook, mark_pending, read
 
     student, assignment = task["student_id"], task["assignment"]
     try:
@@ -185,7 +185,8 @@ def _grade_as_data(task, result, lap):
                     resources = {"unique_key": name, "output_files_dir": f"{name}_files",
                                  "nbgrader": {"student": student, "assignment": assignment, "notebook": name,
                                               "grades": result["grades"][name]}}
-                    result["feedback"][name], _ = exporter.from_notebook_node(nb, resources=resources)
+                    page, _ = exporter.from_notebook_node(nb, resources=resources)
+                    result["feedback"][name] = mark_pending(page, result["grades"][name]["grades"])
             except Exception as exc:  # no feedback is no reason to lose the grade
                 result["feedback"] = {}
                 result["feedback_error"] = f"{type(exc).__name__}: {exc}"[:300]

@@ -1,0 +1,50 @@
+"""The ``feedback`` command: feedback pages from the gradebook, tutor marks and comments included.
+
+``coproduction-course grade`` writes feedback as soon as the automatic marks exist; written answers
+then show "awaiting your tutor". Once tutors have marked in nbgrader's formgrader, this command
+renders every graded student's page again from the course gradebook: automatic marks, tutor
+marks and tutor comments, without mark schemes, keys or hidden tests (nbgrader's own
+``generate_feedback`` shows mark schemes). Nothing is graded again.
+"""
+from __future__ import annotations
+
+import glob
+import os
+
+__all__ = ["write_feedback"]
+
+
+def write_feedback(assignment: str, out: str, course_root: str = ".", db: str | None = None) -> list:
+    """Write ``out/feedback/<student>.html`` for every autograded student; returns their ids."""
+    from .runner import GradeOptions, GradingSetupError, _atomic_write, _db_url, _feedback_html, _load_config
+    from .worker import _feedback_exporter, _quiet, _read_grades
+    from .data_grade import mark_pending
+
+    _quiet()
+    root = os.path.abspath(course_root)
+    config = _load_config(root)
+    autograded = os.path.join(root, config.CourseDirectory.get("autograded_directory", "autograded"))
+    notebooks = sorted(glob.glob(os.path.join(autograded, "*", assignment, "*.ipynb")))
+    if not notebooks:
+        raise GradingSetupError(
+            f"no graded work of {assignment!r} under {os.path.relpath(autograded)}: run "
+            f"'coproduction-course grade {assignment} SUBMISSIONS' first (from the course root).")
+    db_url = _db_url(GradeOptions(assignment=assignment, submissions=".", db=db), config, root)
+    exporter = _feedback_exporter(config)
+    os.makedirs(os.path.join(out, "feedback"), exist_ok=True)
+    by_student = {}
+    for path in notebooks:
+        student = os.path.basename(os.path.dirname(os.path.dirname(path)))
+        by_student.setdefault(student, []).append(path)
+    for student, paths in sorted(by_student.items()):
+        grades = _read_grades(db_url, assignment, student)
+        pages = {}
+        for path in paths:
+            name = os.path.splitext(os.path.basename(path))[0]
+            resources = {"unique_key": name, "output_files_dir": f"{name}_files",
+                         "nbgrader": {"student": student, "assignment": assignment, "notebook": name,
+                                      "db_url": db_url}}
+            page, _ = exporter.from_filename(path, resources=resources)
+            pages[name] = mark_pending(page, grades.get(name, {}).get("grades", {}))
+        _atomic_write(os.path.join(out, "feedback", student + ".html"), _feedback_html(student, pages))
+    return sorted(by_student)
