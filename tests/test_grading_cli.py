@@ -301,12 +301,25 @@ def test_lms_zip_layout(graded, tmp_path):
     out = str(tmp_path / "out")
     proc = B.run_grade(course, zpath, out, "--timeout", TIMEOUT)
     rows = B.read_csv(out)
-    assert sorted(rows) == ["alice", "bob", "carol", "dave"]
-    assert rows["alice"] == graded["rows"]["alice"]
+    # Canvas names (<name>[_LATE]_<user id>_<submission id>_<file>) give the numeric user id
+    assert sorted(rows) == ["1", "12345", "bob", "dave"]
+    same = lambda r: {k: v for k, v in r.items() if k != "student_id"}  # noqa: E731
+    assert same(rows["12345"]) == same(graded["rows"]["alice"])
     assert rows["bob"] == graded["rows"]["bob"]
-    assert float(rows["carol"]["score"]) == 6.0 and "graded as 'ps1.ipynb'" in rows["carol"]["reason"]
+    assert float(rows["1"]["score"]) == 6.0 and "graded as 'ps1.ipynb'" in rows["1"]["reason"]
+    assert "submitted late" in rows["1"]["reason"]
     assert rows["dave"]["status"] == "rejected" and "empty" in rows["dave"]["reason"]
     assert "readme.txt" in proc.stdout
+
+
+def test_no_submission_found_is_an_error_not_an_empty_success(tmp_path):
+    """Does a folder with nothing gradable stop with exit 2 and say what layouts are accepted?"""
+    from course.cli import main
+    course = B.make_course(str(tmp_path / "course"))
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "notes.txt").write_text("x")
+    assert main(["grade", "ps1", str(tmp_path / "subs"), "--course-root", course,
+                 "--out", str(tmp_path / "o"), "--quiet"]) == 2
 
 
 @pytest.mark.parametrize("args, words", [

@@ -1,9 +1,15 @@
 """Find every student's files in a folder of submissions or in an LMS download.
 
-Two layouts are accepted (see ``docs/grading.md``):
+These layouts are accepted (see ``docs/grading.md``):
 
 * nbgrader's submitted layout: ``<student>/<assignment>/<notebook>.ipynb`` (optionally
   with ``timestamp.txt``);
+* one folder per student: ``<student>/<notebook>.ipynb`` (Moodle's "download in folders",
+  extracted or as its ``.zip``, gives ``<Full Name>_<id>_assignsubmission_file_/<notebook>``:
+  the id is the student id);
+* Canvas's download (``<name>[_LATE]_<user id>_<submission id>_<file>``: the numeric user id is
+  the student id, so namesakes never merge; ``LATE`` is noted) and Moodle's flat download
+  (``<Full Name>_<id>_assignsubmission_file_<file>``);
 * a flat folder or a ``.zip`` as a learning-management system downloads it, where each
   file name carries the student id. The names are matched with nbgrader's own
   :class:`~nbgrader.plugins.zipcollect.FileNameCollectorPlugin` using
@@ -17,12 +23,20 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
-__all__ = ["Submission", "DEFAULT_LMS_PATTERN", "collect_submissions", "STUDENT_ID_RE"]
+__all__ = ["Submission", "DEFAULT_LMS_PATTERN", "CANVAS_RE", "MOODLE_RE", "collect_submissions", "STUDENT_ID_RE"]
 
 #: ``alice_ps1.ipynb``, ``alice_12345_67890_ps1.ipynb`` (Canvas) and
 #: ``alice_LATE_12345_67890_ps1.ipynb``: the student id is the text before the first
 #: underscore; numeric LMS ids and ``LATE_`` after it are skipped; the rest is the file.
 DEFAULT_LMS_PATTERN = r"^(?P<student_id>[^_]+)_(?:LATE_)?(?:\d+_)*(?P<file_id>.+)$"
+
+#: Canvas "Download submissions": ``<name>[_LATE]_<user id>_<submission id>_<file>``; the name is
+#: lower case without separators, so namesakes collide and the numeric user id is the student id.
+CANVAS_RE = re.compile(r"^(?P<name>[a-z0-9]+)_(?P<late>LATE_)?(?P<student_id>\d+)_(?P<submission_id>\d+)_"
+                       r"(?P<file_id>.+)$")
+#: Moodle "Download all submissions": ``<Full Name>_<participant id>_assignsubmission_file_<file>`` (flat) or a
+#: folder ``<Full Name>_<participant id>_assignsubmission_file_`` per student ("download in folders").
+MOODLE_RE = re.compile(r"^(?P<name>.+?)_(?P<student_id>\d+)_assignsubmission_(?:file|onlinetext)_(?P<file_id>.*)$")
 
 #: Student ids become folder names and gradebook keys.
 STUDENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.@+-]{0,99}$")
@@ -39,6 +53,8 @@ class Submission:
     files: dict = field(default_factory=dict)
     timestamp: str | None = None
     problems: list = field(default_factory=list)  #: reasons to reject, found while collecting
+    notes: list = field(default_factory=list)     #: worth telling (late, the name the LMS gave)
+    name: str = ""                                #: the student's name as the LMS wrote it, if any
 
     def content_hash(self, salt=""):
         """SHA-256 of the file names and bytes (and ``salt``): the journal key."""
@@ -53,10 +69,17 @@ class Submission:
 
 
 def _read(path):
+    """The bytes of a regular file; ``None`` when too large. Links and special files are never read."""
+    if os.path.islink(path) or not os.path.isfile(path):
+        raise _NotAFile(path)
     if os.path.getsize(path) > MAX_FILE_BYTES:
         return None
     with open(path, "rb") as fh:
         return fh.read()
+
+
+class _NotAFile(Exception):
+    """A symbolic link or special file where a submitted file was expected."""
 
 
 def _too_big(name):
@@ -89,7 +112,11 @@ def _collect_nbgrader(root, assignment):
                     with open(path, encoding="utf-8", errors="replace") as fh:
                         sub.timestamp = fh.read().strip() or None
                     continue
-                data = _read(path)
+                try:
+                    data = _read(path)
+                except _NotAFile:
+                    sub.problems.append(f"'{rel}' is a link or a special file, not a notebook; submit the file itself")
+                    continue
                 if data is None:
                     sub.problems.append(_too_big(rel))
                 else:
@@ -98,19 +125,45 @@ def _collect_nbgrader(root, assignment):
     return subs
 
 
+def _is_student_folders(root):
+    """``<student>/<notebook>.ipynb`` without an assignment level (or Moodle's folders, extracted)."""
+    entries = [e for e in os.listdir(root) if not e.startswith(".")]
+    dirs = [e for e in entries if os.path.isdir(os.path.join(root, e)) and not os.path.islink(os.path.join(root, e))]
+    return bool(dirs) and any(f.endswith(".ipynb") for d in dirs for f in os.listdir(os.path.join(root, d)))
+
+
+def _collect_student_folders(root):
+    entries = []
+    for folder in sorted(os.listdir(root)):
+        full = os.path.join(root, folder)
+        if folder.startswith(".") or not os.path.isdir(full) or os.path.islink(full):
+            continue
+        for fn in sorted(os.listdir(full)):
+            path = os.path.join(full, fn)
+            if fn.startswith("."):
+                continue
+            try:
+                entries.append((folder + "/" + fn, _read(path)))
+            except _NotAFile:
+                entries.append((folder + "/" + fn, _NotAFile))
+    return entries
+
+
 def _lms_entries_from_zip(path):
     entries = []
     with zipfile.ZipFile(path) as zf:
         for info in zf.infolist():
             if info.is_dir() or "__MACOSX" in info.filename:
                 continue
-            name = os.path.basename(info.filename)
-            if name.startswith("."):
+            parts = [p for p in info.filename.replace("\\", "/").split("/") if p]
+            if not parts or parts[-1].startswith("."):
                 continue
+            # a file in a folder keeps that folder (Moodle's "download in folders"); never extracted
+            name = "/".join(parts[-2:])
             if info.file_size > MAX_FILE_BYTES:
                 entries.append((name, None))
             else:
-                entries.append((name, zf.read(info)))  # never extracted: no path traversal
+                entries.append((name, zf.read(info)))
     return entries
 
 
@@ -118,10 +171,35 @@ def _lms_entries_from_dir(path):
     entries = []
     for name in sorted(os.listdir(path)):
         full = os.path.join(path, name)
-        if name.startswith(".") or not os.path.isfile(full):
+        if name.startswith(".") or os.path.isdir(full):
             continue
-        entries.append((name, _read(full)))
+        try:
+            entries.append((name, _read(full)))
+        except _NotAFile:
+            entries.append((name, _NotAFile))
     return entries
+
+
+def _lms_match(name, plugin):
+    """``(student id, file name, LMS name, late)`` for one downloaded file, or ``None``.
+
+    Canvas and Moodle names are recognised first, by their documented shapes; anything else goes
+    through ``plugin`` (nbgrader's ``FileNameCollectorPlugin`` with the ``--lms-pattern``).
+    """
+    folder, _, base = name.rpartition("/")
+    if folder:  # one folder per student (Moodle's "download in folders", or a plain folder)
+        m = MOODLE_RE.match(folder)
+        return (m["student_id"], base, m["name"], False) if m else (folder, base, "", False)
+    m = CANVAS_RE.match(base)
+    if m:
+        return m["student_id"], m["file_id"], m["name"], bool(m["late"])
+    m = MOODLE_RE.match(base)
+    if m and m["file_id"]:
+        return m["student_id"], m["file_id"], m["name"], False
+    info = plugin.collect(base)
+    if not info:
+        return None
+    return info["student_id"], info["file_id"], "", False
 
 
 def _collect_lms(entries, pattern):
@@ -130,16 +208,22 @@ def _collect_lms(entries, pattern):
     plugin = FileNameCollectorPlugin(named_regexp=pattern, valid_ext=[".ipynb"])
     by_student, unmatched = {}, []
     for name, data in entries:
-        info = plugin.collect(name)
-        if not info:
+        match = _lms_match(name, plugin) if pattern == DEFAULT_LMS_PATTERN else None
+        if pattern != DEFAULT_LMS_PATTERN:
+            info = plugin.collect(name.rpartition("/")[2])
+            match = (info["student_id"], info["file_id"], "", False) if info else None
+        if not match:
             unmatched.append(name)
             continue
-        sid = info["student_id"]
-        sub = by_student.setdefault(sid, Submission(sid))
-        if info.get("timestamp"):
-            sub.timestamp = info["timestamp"]
-        file_id = info["file_id"]
-        if data is None:
+        sid, file_id, lms_name, late = match
+        sub = by_student.setdefault(sid, Submission(sid, name=lms_name))
+        if lms_name and lms_name != sub.name:
+            sub.problems.append(f"files of two names ({sub.name!r}, {lms_name!r}) carry the same id {sid}")
+        if late and "submitted late (the LMS marked it LATE)" not in sub.notes:
+            sub.notes.append("submitted late (the LMS marked it LATE)")
+        if data is _NotAFile:
+            sub.problems.append(f"'{file_id}' is a link or a special file, not a notebook; submit the file itself")
+        elif data is None:
             sub.problems.append(_too_big(file_id))
         elif file_id in sub.files:
             sub.problems.append(f"two files are both named '{file_id}'")
@@ -154,6 +238,8 @@ def collect_submissions(path, assignment, lms_pattern=DEFAULT_LMS_PATTERN):
         subs, unmatched = _collect_lms(_lms_entries_from_zip(path), lms_pattern)
     elif os.path.isdir(path) and _is_nbgrader_layout(path, assignment):
         subs, unmatched = _collect_nbgrader(path, assignment), []
+    elif os.path.isdir(path) and _is_student_folders(path):
+        subs, unmatched = _collect_lms(_collect_student_folders(path), lms_pattern)
     elif os.path.isdir(path):
         subs, unmatched = _collect_lms(_lms_entries_from_dir(path), lms_pattern)
     else:

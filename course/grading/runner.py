@@ -428,7 +428,16 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
     salt = (f"{GRADER_VERSION}|{A}|{_definition_hash(os.path.join(solutions, A))}|{timeout}"
             f"|feedback={opts.feedback}")
 
-    subs, unmatched = _collect.collect_submissions(opts.submissions, A, opts.lms_pattern)
+    try:
+        subs, unmatched = _collect.collect_submissions(opts.submissions, A, opts.lms_pattern)
+    except (ValueError, OSError) as exc:  # not a folder or zip, or a zip that cannot be read
+        raise GradingSetupError(f"the submissions at {opts.submissions!r} cannot be read: {exc}") from None
+    if not subs:
+        raise GradingSetupError(
+            f"no submission of {A!r} was found in {opts.submissions!r}"
+            + (f" (files that match no layout: {', '.join(unmatched[:5])})" if unmatched else "")
+            + ". Accepted: nbgrader's <student>/<assignment>/<notebook>.ipynb, one folder per student, "
+              "Canvas or Moodle downloads (folder or .zip), or --lms-pattern for other file names.")
     submitted_dir = os.path.realpath(os.path.join(course_root, coursedirs["submitted"]))
     copy_submitted = os.path.realpath(opts.submissions) != submitted_dir
 
@@ -475,7 +484,7 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
             rows[sub.student_id] = entry
             continue
         tasks.append({"student_id": sub.student_id, "assignment": A, "key": key,
-                      "notebooks": pf.notebooks, "notes": pf.notes, "timestamp": sub.timestamp,
+                      "notebooks": pf.notebooks, "notes": sub.notes + pf.notes, "timestamp": sub.timestamp,
                       "template_db": template_db, "release_dir": release_dir,
                       "scratch_root": scratch_root, "plan": plan, "timeout": timeout,
                       "config": config, "bin_dir": os.path.dirname(sys.executable),
