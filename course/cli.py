@@ -80,6 +80,19 @@ def build_parser():
     f.add_argument("--out", default="graded", help="output folder; pages go to OUT/feedback (default: ./graded)")
     f.add_argument("--db", default=None, help="gradebook URL (default: the course's)")
     f.add_argument("--course-root", default=".", help="folder with nbgrader_config.py (default: current folder)")
+    x = sub.add_parser("export", help="write an assignment's grades for the LMS gradebook to import",
+                       description="Write ASSIGNMENT's grades (automatic and tutor marks) as a Canvas or Moodle "
+                                   "gradebook import file, matched to students through a roster CSV.")
+    x.add_argument("assignment", help="assignment name")
+    x.add_argument("--lms", required=True, choices=["canvas", "moodle"], help="the import format")
+    x.add_argument("--roster", required=True, help="CSV with student_id and name, email, sis_user_id, "
+                   "sis_login_id, section as the format needs (see docs/grading.md)")
+    x.add_argument("--out", required=True, help="the file to write")
+    x.add_argument("--column", default=None, help="the gradebook column's name (default: the assignment name)")
+    x.add_argument("--allow-pending", action="store_true",
+                   help="export the marks so far of students still awaiting a tutor (default: leave them empty)")
+    x.add_argument("--db", default=None, help="gradebook URL (default: the course's)")
+    x.add_argument("--course-root", default=".", help="folder with nbgrader_config.py (default: current folder)")
     return parser
 
 
@@ -112,6 +125,19 @@ def main(argv=None) -> int:
             print(f"coproduction-course feedback: error: {exc}", file=sys.stderr)
             return 2
         print(f"wrote {len(students)} feedback page(s) to {os.path.join(args.out, 'feedback')}")
+        return 0
+    if args.command == "export":
+        from .grading import GradingSetupError
+        from .grading.export import export_grades
+        try:
+            res = export_grades(args.assignment, args.lms, args.roster, args.out, course_root=args.course_root,
+                                db=args.db, allow_pending=args.allow_pending, column=args.column)
+        except GradingSetupError as exc:
+            print(f"coproduction-course export: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {res.exported} grade(s) to {res.path} for {args.lms}")
+        for sid, why in res.left_empty:
+            print(f"left empty: {sid}: {why}")
         return 0
     parser.error(f"unknown command {args.command!r}")
     return 2

@@ -224,3 +224,62 @@ def test_feedback_after_tutor_marking_shows_marks_and_comments_but_no_mark_schem
     assert "Score: 8.0 / 8.0" in honest and "MARK SCHEME" not in honest and "Levels:" not in honest
     blank = (out / "feedback" / "blank.html").read_text(encoding="utf-8")
     assert "awaiting your tutor" in blank and "_key = {" not in blank
+
+
+def _mark_honest(graded):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{graded['root'] / 'gradebook.db'}") as gb:
+        grade = gb.find_grade("task_4", A, A, "honest")
+        grade.manual_score, grade.needs_manual_grade = 2, False
+        gb.db.commit()
+
+
+@pytest.mark.parametrize("lms", ["canvas", "moodle"])
+def test_export_for_the_lms_gradebook(graded, tmp_path, lms):
+    """Is the export in the columns the LMS import needs, with tutor marks, and empty (not 0) for
+    students awaiting a tutor or without a graded submission?"""
+    import csv
+    import subprocess
+    _mark_honest(graded)
+    roster = tmp_path / "roster.csv"
+    students = sorted(graded["rows"]) + ["absent"]
+    with open(roster, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["student_id", "name", "email", "sis_user_id", "sis_login_id", "section"])
+        for i, sid in enumerate(students):
+            w.writerow([sid, f"Student {sid}", f"{sid}@example.edu", f"S{i}", sid, "A"])
+    out = tmp_path / f"{lms}.csv"
+    cmd = [sys.executable, "-m", "course.cli", "export", A, "--lms", lms, "--roster", str(roster), "--out", str(out),
+           "--course-root", str(graded["root"])]
+    proc = subprocess.run(cmd, cwd=str(graded["root"]), env=B.cli_env(), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows = list(csv.reader(fh))
+    if lms == "canvas":
+        assert rows[0] == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", A]
+        assert rows[1][0].strip() == "Points Possible" and rows[1][-1] == "8"
+        grades = {r[1]: r[-1] for r in rows[2:]}
+    else:
+        assert rows[0] == ["Full name", "Email address", A]
+        grades = {r[1].split("@")[0]: r[-1] for r in rows[1:]}
+    assert grades["honest"] == "8"           # 6 automatic + 2 from the tutor
+    assert grades["blank"] == ""             # its written answer awaits a tutor
+    assert grades["absent"] == ""            # nothing submitted
+    assert "left empty: blank: awaiting a tutor" in proc.stdout and "left empty: absent" in proc.stdout
+    pending = subprocess.run(cmd + ["--allow-pending"], cwd=str(graded["root"]), env=B.cli_env(),
+                             capture_output=True, text=True)
+    assert pending.returncode == 0
+    with open(out, newline="", encoding="utf-8") as fh:
+        again = list(csv.reader(fh))
+    blank_row = next(r for r in again if "blank" in (r[1], r[1].split("@")[0]))
+    assert blank_row[-1] == "0"  # the marks so far: nothing automatic, the tutor's part still open
+
+
+def test_export_refuses_a_roster_that_misses_a_graded_student(graded, tmp_path):
+    import subprocess
+    roster = tmp_path / "roster.csv"
+    roster.write_text("student_id,name\nhonest,H\n", encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "course.cli", "export", A, "--lms", "canvas", "--roster", str(roster),
+                           "--out", str(tmp_path / "x.csv"), "--course-root", str(graded["root"])],
+                          cwd=str(graded["root"]), env=B.cli_env(), capture_output=True, text=True)
+    assert proc.returncode == 2 and "not in the roster" in proc.stderr and "blank" in proc.stderr
