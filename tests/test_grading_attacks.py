@@ -16,8 +16,6 @@ import sys
 import nbformat
 import pytest
 
-from course.authoring import (answer_cell, check_cell, markdown, notebook, self_check_cell, setup_cell,
-                              task_cell, written_answer_cell)
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures", "grading"))
 import answers_data as D  # noqa: E402
@@ -28,7 +26,6 @@ pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 A = "quiz1"
-SECTION = ["04_value_stream_mapping", "What a value-stream map is"]
 
 # What each attack does first, so that the test can tell whether any of it ran.
 MARK = "__import__('pathlib').Path({marker!r}).write_text('ran')\n"
@@ -74,27 +71,7 @@ ATTACKS = {
 
 
 def _quiz():
-    cells = [
-        markdown("# Quiz"),
-        setup_cell("from course.exercise import check, self_check"),
-        markdown("## Question 1"),
-        answer_cell("q1", 'q1 = "B"', 'One letter: "A", "B" or "C".'),
-        check_cell("q1", 2, {"kind": "choice", "section": SECTION, "options": {"A": "a", "B": "b", "C": "c"},
-                             "answer": "B", "feedback": {"A": "A mixes up process and wait time.",
-                                                         "C": "C counts the waits as value."}}),
-        answer_cell("q2", "q2a = 30\nq2b = 1200", "Two numbers, in minutes."),
-        check_cell("q2a", 1, {"kind": "number", "section": SECTION, "answer": 30, "tolerance": 1,
-                              "unit": "minutes"}),
-        check_cell("q2b", 1, {"kind": "number", "section": SECTION, "answer": 1200, "tolerance": 5,
-                              "unit": "minutes"}),
-        answer_cell("q3", "q3 = 2.5", "A percentage, one decimal place."),
-        check_cell("q3", 2, {"kind": "number", "section": SECTION, "answer": 2.5, "tolerance": 0.1, "unit": "%",
-                             "carry": [{"rule": "percent_of", "from": ["q2a", "q2b"]}]}),
-        task_cell("task_4", 2, "## Question 4", "Levels: 2 = both; 1 = one; 0 = none. Example: ..."),
-        written_answer_cell("answer_4"),
-        self_check_cell(A),
-    ]
-    return notebook(cells)
+    return D.quiz_notebook()
 
 
 def _with_answers(nb, answers):

@@ -55,6 +55,19 @@ class Submission:
     problems: list = field(default_factory=list)  #: reasons to reject, found while collecting
     notes: list = field(default_factory=list)     #: worth telling (late, the name the LMS gave)
     name: str = ""                                #: the student's name as the LMS wrote it, if any
+    number: int = -1                              #: the LMS's submission number (Canvas), if any
+
+    @property
+    def order(self):
+        """``[UTC time as ISO text or "", submission number or -1]``: which of two submissions is newer."""
+        when = ""
+        if self.timestamp:
+            try:
+                from nbgrader.utils import parse_utc
+                when = parse_utc(self.timestamp).isoformat()
+            except Exception:  # an unreadable timestamp says nothing about order
+                when = ""
+        return [when, self.number]
 
     def content_hash(self, salt=""):
         """SHA-256 of the file names and bytes (and ``salt``): the journal key."""
@@ -181,7 +194,7 @@ def _lms_entries_from_dir(path):
 
 
 def _lms_match(name, plugin):
-    """``(student id, file name, LMS name, late)`` for one downloaded file, or ``None``.
+    """``(student id, file name, LMS name, late, submission number)`` for one downloaded file, or ``None``.
 
     Canvas and Moodle names are recognised first, by their documented shapes; anything else goes
     through ``plugin`` (nbgrader's ``FileNameCollectorPlugin`` with the ``--lms-pattern``).
@@ -189,17 +202,17 @@ def _lms_match(name, plugin):
     folder, _, base = name.rpartition("/")
     if folder:  # one folder per student (Moodle's "download in folders", or a plain folder)
         m = MOODLE_RE.match(folder)
-        return (m["student_id"], base, m["name"], False) if m else (folder, base, "", False)
+        return (m["student_id"], base, m["name"], False, -1) if m else (folder, base, "", False, -1)
     m = CANVAS_RE.match(base)
     if m:
-        return m["student_id"], m["file_id"], m["name"], bool(m["late"])
+        return m["student_id"], m["file_id"], m["name"], bool(m["late"]), int(m["submission_id"])
     m = MOODLE_RE.match(base)
     if m and m["file_id"]:
-        return m["student_id"], m["file_id"], m["name"], False
+        return m["student_id"], m["file_id"], m["name"], False, -1
     info = plugin.collect(base)
     if not info:
         return None
-    return info["student_id"], info["file_id"], "", False
+    return info["student_id"], info["file_id"], "", False, -1
 
 
 def _collect_lms(entries, pattern):
@@ -211,12 +224,13 @@ def _collect_lms(entries, pattern):
         match = _lms_match(name, plugin) if pattern == DEFAULT_LMS_PATTERN else None
         if pattern != DEFAULT_LMS_PATTERN:
             info = plugin.collect(name.rpartition("/")[2])
-            match = (info["student_id"], info["file_id"], "", False) if info else None
+            match = (info["student_id"], info["file_id"], "", False, -1) if info else None
         if not match:
             unmatched.append(name)
             continue
-        sid, file_id, lms_name, late = match
+        sid, file_id, lms_name, late, number = match
         sub = by_student.setdefault(sid, Submission(sid, name=lms_name))
+        sub.number = max(sub.number, number)
         if lms_name and lms_name != sub.name:
             sub.problems.append(f"files of two names ({sub.name!r}, {lms_name!r}) carry the same id {sid}")
         if late and "submitted late (the LMS marked it LATE)" not in sub.notes:

@@ -273,6 +273,46 @@ def _breakdown(gb, assignment, student):
             "marking": "awaiting manual marking" if pending else "complete"}
 
 
+def _older(order, other):
+    """Is a submission with ``order`` older than one with ``other``? (Unknown order: no.)"""
+    if not order or not other:
+        return False
+    (when, number), (other_when, other_number) = order, other
+    if when and other_when:
+        return when < other_when
+    if number >= 0 and other_number >= 0:
+        return number < other_number
+    return False
+
+
+def _changed_scores(student, before, after, why):
+    """``[(student, notebook, cell, score before, score after, why)]`` for every automatic score that changed."""
+    out = []
+    for nb, data in after.items():
+        old = (before.get(nb) or {}).get("grades", {})
+        for gid, g in data.get("grades", {}).items():
+            if g.get("needs_manual_grade"):
+                continue
+            was = (old.get(gid) or {}).get("auto_score")
+            if was != g.get("auto_score"):
+                out.append((student, nb, gid, was, g.get("auto_score"), why))
+    return out
+
+
+def _write_audit(path, changes):
+    """``audit.csv``: this run's changed automatic scores (after a corrected key, say); removed when none."""
+    import csv
+    if not changes:
+        if os.path.exists(path):
+            os.remove(path)
+        return
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["student_id", "notebook", "cell", "before", "after", "why"])
+        for sid, nb, gid, was, now, why in sorted(changes, key=lambda c: (c[0], c[1], c[2])):
+            w.writerow([sid, nb, gid, "" if was is None else f"{was:g}", "" if now is None else f"{now:g}", why])
+
+
 def _max_score(db_url, course_id, assignment):
     from nbgrader.api import Gradebook
     with Gradebook(db_url, course_id) as gb:
@@ -472,9 +512,19 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
         key = sub.content_hash(salt)
         entry = journal.get(sub.student_id, key)
         if entry:
-            if entry["status"] == "graded" and _score(db_url, course_id, A, sub.student_id) is None:
+            if entry["status"] == "graded":
+                # always: a run on other input since then may have put another grade in the gradebook
                 _merge(db_url, course_id, A, sub.student_id, entry["grades"], sub.timestamp)
             rows[sub.student_id] = entry
+            continue
+        previous = journal.last_graded(sub.student_id)
+        if previous is not None and _older(sub.order, previous.get("order")):
+            # an older submission than the one already graded (an earlier download graded after a
+            # later one): the newer submission's grade stays, in the gradebook too
+            _merge(db_url, course_id, A, sub.student_id, previous["grades"], None)
+            rows[sub.student_id] = dict(previous, reason="; ".join(filter(None, [
+                previous.get("reason", ""),
+                "an older submission was received and not graded: this is the grade of the newer one"])))
             continue
         pf = preflight(sub.files, release_nbs, sub.problems)
         if pf.status == "rejected":
@@ -488,7 +538,10 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
                       "template_db": template_db, "release_dir": release_dir,
                       "scratch_root": scratch_root, "plan": plan, "timeout": timeout,
                       "config": config, "bin_dir": os.path.dirname(sys.executable),
-                      "data_mode": data_mode, "feedback": opts.feedback})
+                      "data_mode": data_mode, "feedback": opts.feedback, "order": sub.order,
+                      "content": sub.content_hash("")})
+
+    audit = []
 
     def finish(task, result):
         sid = task["student_id"]
@@ -502,7 +555,13 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
                 _atomic_write(os.path.join(out, "feedback", sid + ".html"),
                               _feedback_html(sid, result["feedback"]))
             notes = task["notes"] + _neutralised_notes(result)
-            entry = {"student_id": sid, "key": task["key"], "status": "graded",
+            previous = journal.last_graded(sid)
+            if previous is not None and previous.get("key") != task["key"]:
+                why = ("the same submission, graded again after the solutions changed"
+                       if previous.get("content") == task["content"] else "a new submission")
+                audit.extend(_changed_scores(sid, previous.get("grades") or {}, result["grades"], why))
+            entry = {"student_id": sid, "key": task["key"], "status": "graded", "order": task["order"],
+                     "content": task["content"],
                      "score": score[0] if score else 0.0, "max_score": max_score,
                      "reason": "; ".join(notes), "grades": result["grades"],
                      "neutralised": result.get("neutralised", []),
@@ -542,6 +601,7 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
                     entry.update(_breakdown(gb, A, sub.student_id))
             out_rows.append(entry)
     write_grades_csv(os.path.join(out, "grades.csv"), out_rows)
+    _write_audit(os.path.join(out, "audit.csv"), audit)
     elapsed = time.monotonic() - started
     mark = time.monotonic()
     write_report(os.path.join(out, "report.html"), assignment=A, rows=out_rows,

@@ -1,0 +1,98 @@
+"""An instructor's term with Canvas downloads: namesakes, an older download graded after a newer one,
+and a corrected answer key regraded with an audit of every changed score."""
+import csv
+import os
+import sys
+import zipfile
+
+import nbformat
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures", "grading"))
+import answers_data as D  # noqa: E402
+import builders as B  # noqa: E402
+
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+
+A = "quiz1"
+RIGHT = {"q1": "B", "q2a": 30, "q2b": 1200, "q3": 2.5}
+
+
+def _generate(root, base):
+    from nbgrader.apps import NbGraderAPI
+    from nbgrader.coursedir import CourseDirectory
+    from traitlets.config.loader import PyFileConfigLoader
+    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+    c = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+    c.CourseDirectory.root = str(root)
+    c.CourseDirectory.db_url = f"sqlite:///{base / 'gen.db'}"
+    c.Exchange.root = str(base / "exchange")
+    assert NbGraderAPI(coursedir=CourseDirectory(config=c), config=c).generate_assignment(A, force=True)["success"]
+    return nbformat.read(str(root / "exercises" / A / f"{A}.ipynb"), as_version=4)
+
+
+def _zip(path, files):
+    with zipfile.ZipFile(path, "w") as zf:
+        for name, nb in files.items():
+            zf.writestr(name, nbformat.writes(nb))
+
+
+def _gradebook_score(root, sid):
+    from nbgrader.api import Gradebook
+    with Gradebook(f"sqlite:///{root / 'gradebook.db'}") as gb:
+        return gb.find_submission(A, sid).score
+
+
+@pytest.fixture(scope="module")
+def term(tmp_path_factory):
+    base = tmp_path_factory.mktemp("term")
+    root = base / "course"
+    (root / "solutions" / A).mkdir(parents=True)
+    with open(os.path.join(D.REPO, "nbgrader_config.py"), encoding="utf-8") as fh:
+        (root / "nbgrader_config.py").write_text(fh.read(), encoding="utf-8")
+    nbformat.write(D.quiz_notebook(), str(root / "solutions" / A / f"{A}.ipynb"))
+    release = _generate(root, base)
+    right, blank = D.fill(release, RIGHT), release
+    _zip(base / "new.zip", {f"annguyen_10031_900_{A}.ipynb": right, f"annguyen_10032_901_{A}.ipynb": blank,
+                            f"doejane_LATE_10040_902_{A}.ipynb": right})
+    _zip(base / "old.zip", {f"annguyen_10031_800_{A}.ipynb": blank})
+    out = base / "out"
+
+    def grade(download):
+        B.run_grade(str(root), str(base / download), str(out), assignment=A)
+        return B.read_csv(str(out))
+
+    steps = {"new": grade("new.zip"), "old": grade("old.zip")}
+    steps["old_gradebook"] = _gradebook_score(root, "10031")
+    steps["new_again"] = grade("new.zip")
+    # the instructor corrects Question 2a's key (30 -> 40 minutes) and grades the same download again
+    nbformat.write(D.quiz_notebook(q2a_answer=40), str(root / "solutions" / A / f"{A}.ipynb"))
+    steps["corrected"] = grade("new.zip")
+    with open(out / "audit.csv", newline="", encoding="utf-8") as fh:
+        steps["audit"] = list(csv.DictReader(fh))
+    steps["root"] = root
+    return steps
+
+
+def test_namesakes_on_canvas_stay_two_students(term):
+    rows = term["new"]
+    assert float(rows["10031"]["score"]) == 6 and float(rows["10032"]["score"]) == 0
+    assert "submitted late" in rows["10040"]["reason"]
+
+
+def test_an_older_download_graded_later_does_not_replace_the_newer_grade(term):
+    row = term["old"]["10031"]
+    assert float(row["score"]) == 6 and "older submission was received and not graded" in row["reason"]
+    assert term["old_gradebook"] == 6
+    assert float(term["new_again"]["10031"]["score"]) == 6 and _gradebook_score(term["root"], "10032") == 0
+
+
+def test_a_corrected_key_regrades_everyone_and_audits_each_changed_score(term):
+    rows = term["corrected"]
+    assert float(rows["10031"]["score"]) == 5 and float(rows["10040"]["score"]) == 5
+    assert float(rows["10032"]["score"]) == 0
+    changed = {(r["student_id"], r["cell"]): (r["before"], r["after"], r["why"]) for r in term["audit"]}
+    assert set(changed) == {("10031", "check_q2a"), ("10040", "check_q2a")}
+    before, after, why = changed[("10031", "check_q2a")]
+    assert (before, after) == ("1", "0") and "solutions changed" in why
