@@ -273,6 +273,31 @@ def _breakdown(gb, assignment, student):
             "marking": "awaiting manual marking" if pending else "complete"}
 
 
+#: Scratch folders (they hold a copy of the solutions and gradebook while grading) and their owner.
+SCRATCH_PREFIX, OWNER_FILE = "cg-", ".owner-pid"
+
+
+def _remove_stale_scratch(tmp):
+    """Remove scratch folders left by a grade command that was killed (kill -9, a power cut).
+
+    A folder is stale when the process that wrote its owner file is gone; folders of a command
+    still running (on this machine) are left alone.
+    """
+    for path in glob.glob(os.path.join(tmp, SCRATCH_PREFIX + "*")):
+        try:
+            with open(os.path.join(path, OWNER_FILE)) as fh:
+                pid = int(fh.read().strip() or 0)
+        except (OSError, ValueError):
+            continue  # not ours, or being created right now
+        try:
+            os.kill(pid, 0)
+            continue  # still running
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue  # another user's command, alive
+
+
 def _older(order, other):
     """Is a submission with ``order`` older than one with ``other``? (Unknown order: no.)"""
     if not order or not other:
@@ -431,8 +456,11 @@ def run_grade(opts: GradeOptions) -> int:
                   "feedback": cd.get("feedback_directory", "feedback")}
     timeout = int(opts.timeout) if float(opts.timeout).is_integer() else opts.timeout
 
-    scratch_root = tempfile.mkdtemp(prefix="cg-")
+    _remove_stale_scratch(tempfile.gettempdir())
+    scratch_root = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
     os.chmod(scratch_root, 0o711)
+    with open(os.path.join(scratch_root, OWNER_FILE), "w") as fh:
+        fh.write(str(os.getpid()))
     try:
         return _run(opts, config, course_root, solutions, course_id, db_url, out, jobs,
                     coursedirs, timeout, scratch_root, started)

@@ -56,6 +56,23 @@ def preload():
     from . import execute, sandbox  # noqa: F401
 
 
+def _die_with_parent():
+    """On Linux, ask the kernel to kill this worker when the grade command dies (even by kill -9)."""
+    import sys
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+        import signal
+        libc = ctypes.CDLL(None, use_errno=True)
+        PR_SET_PDEATHSIG = 1
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        if os.getppid() == 1:  # the parent died before the request was made
+            os._exit(1)
+    except (OSError, AttributeError):  # pragma: no cover - no prctl here
+        pass
+
+
 def init_worker():
     """Pool initializer: quiet logs and an event loop of this process's own.
 
@@ -63,6 +80,7 @@ def init_worker():
     parent may have created; jupyter_core keeps one per thread.
     """
     _quiet()
+    _die_with_parent()
     try:
         import jupyter_core.utils as ju
         if ju._loop.get() is not None:
