@@ -93,6 +93,12 @@ def build_parser():
                    help="export the marks so far of students still awaiting a tutor (default: leave them empty)")
     x.add_argument("--db", default=None, help="gradebook URL (default: the course's)")
     x.add_argument("--course-root", default=".", help="folder with nbgrader_config.py (default: current folder)")
+    b = sub.add_parser("bundle", help="package one assignment for students who only have the LMS",
+                       description="Write OUT/ASSIGNMENT.zip: the student version, the lessons and the course "
+                                   "package as one wheel, with a README (install with one pip command).")
+    b.add_argument("assignment", help="assignment name")
+    b.add_argument("--out", default="bundles", help="output folder (default: ./bundles)")
+    b.add_argument("--course-root", default=".", help="the course repository (default: current folder)")
     return parser
 
 
@@ -138,6 +144,16 @@ def main(argv=None) -> int:
         print(f"wrote {res.exported} grade(s) to {res.path} for {args.lms}")
         for sid, why in res.left_empty:
             print(f"left empty: {sid}: {why}")
+        return 0
+    if args.command == "bundle":
+        from .grading import GradingSetupError
+        from .grading.bundle import write_bundle
+        try:
+            path = write_bundle(args.assignment, args.out, course_root=args.course_root)
+        except GradingSetupError as exc:
+            print(f"coproduction-course bundle: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {path}: hand it out through the LMS; its README.txt tells students what to do")
         return 0
     parser.error(f"unknown command {args.command!r}")
     return 2
