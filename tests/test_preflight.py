@@ -47,3 +47,15 @@ def test_made_up_and_malformed_grading_marks_become_ordinary_cells():
     graded = nbformat.reads(result.notebooks["ex"], as_version=4)
     ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in graded.cells]
     assert ids.count("check_q1") == 1 and "check_bonus" not in ids
+
+
+def test_a_deeply_nested_or_strange_notebook_is_rejected_with_a_reason_never_raised():
+    """One strange file (deep nesting, odd metadata) becomes that student's rejected row; nothing raises."""
+    deep = b'{"cells": [' + b"[" * 100_000 + b"]" * 100_000 + b'], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}'
+    result = preflight({"ex.ipynb": deep}, {"ex": _release()})
+    assert result.status == "rejected" and "nested too deeply" in result.reason
+    odd = nbformat.writes(_release()).replace('"grade_id": "check_q1"', '"grade_id": ["check_q1"]')
+    result = preflight({"ex.ipynb": odd.encode()}, {"ex": _release()})
+    # the made-up marks are dropped and the real check put back, so the answers are still graded
+    assert result.status == "ok"
+    assert any("(malformed)" in n for n in result.notes) and any("put back" in n for n in result.notes)

@@ -73,6 +73,9 @@ def _load(name, data):
                       "Jupyter, save it (Ctrl-S) and submit the saved .ipynb file")
     try:
         raw = json.loads(data.decode("utf-8-sig"))
+    except RecursionError:
+        return None, (f"'{name}' is nested too deeply to be a Jupyter notebook; "
+                      "submit the .ipynb file as Jupyter saved it")
     except UnicodeDecodeError:
         return None, f"'{name}' is not a text file, so it is not a Jupyter notebook"
     except json.JSONDecodeError as exc:
@@ -168,7 +171,19 @@ def _repair(name, nb, release_nb, notes):
 
 
 def preflight(files, release_notebooks, problems=()):
-    """Check one student's ``files`` against ``release_notebooks`` ({name: notebook})."""
+    """Check one student's ``files`` against ``release_notebooks`` ({name: notebook}).
+
+    Never raises for any content: whatever goes wrong becomes this student's ``rejected`` result
+    with a reason, and the other students are graded as usual.
+    """
+    try:
+        return _preflight(files, release_notebooks, problems)
+    except Exception as exc:  # noqa: BLE001 - one strange file must not stop the class
+        return Preflight("rejected", f"the submission could not be read ({type(exc).__name__}); "
+                                     "submit the .ipynb file as Jupyter saved it")
+
+
+def _preflight(files, release_notebooks, problems=()):
     if problems:
         return Preflight("rejected", "; ".join(problems))
     expected = set(release_notebooks)
