@@ -53,8 +53,11 @@ def test_lab_command_serves_the_start_page(tmp_path):
         assert final_url.split("?")[0] == f"{base}/lab/tree/notebooks/00_start_here.ipynb"
         config = json.loads(re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>',
                                       page, re.S).group(1))
-        # Learners do not see nbgrader's instructor panels.
-        for plugin in ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment"):
+        # Learners see none of nbgrader's instructor or exchange machinery (it cannot work without a
+        # course server: the assignment list opened on "Error fetching courses!"), nor a Validate button.
+        for plugin in ("@jupyter/nbgrader:formgrader", "@jupyter/nbgrader:create-assignment",
+                       "@jupyter/nbgrader:course-list", "@jupyter/nbgrader:assignment-list",
+                       "@jupyter/nbgrader:validate-assignment", "@jupyter/nbgrader:menu"):
             assert plugin in config["disabledExtensions"], plugin
         status, body, _ = _get(f"{base}/api/contents/notebooks/00_start_here.ipynb?token={token}")
         assert status == 200 and json.loads(body)["type"] == "notebook"
