@@ -39,6 +39,8 @@ from course.assessment import Item, ItemSpecError, evaluate, seal
 __all__ = ["SealAnswerKeys", "GradeAnswersAsData", "read_check_cell", "is_data_exercise_config",
            "CheckCellError", "answer_text"]
 
+#: Written above each sealed check line in the student version.
+SEAL_NOTE = "# (The long text in quotes is this question's check, sealed so that it does not show the answer.)"
 _HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.M | re.S)
 _CHECK_LINE = re.compile(r"^check\(\s*[\"'](\w+)[\"'].*$", re.M)
 _SELF_CHECK_LINE = re.compile(r"^(_ = )?self_check\(.*$", re.M)
@@ -122,7 +124,7 @@ class SealAnswerKeys(NbGraderPreprocessor):
                 raise CheckCellError(f"the check cell of {qid!r} has no hidden key.")
             item = _item(cell, qid, spec)
             blob = seal(item, context)
-            cell.source = _CHECK_LINE.sub(lambda _m: f'check("{qid}", "{blob}")', cell.source, count=1)
+            cell.source = _CHECK_LINE.sub(lambda _m: f'{SEAL_NOTE}\ncheck("{qid}", "{blob}")', cell.source, count=1)
             questions[qid] = item.points
         tutor = sum(float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells
                     if c.get("metadata", {}).get("nbgrader", {}).get("task")
@@ -204,7 +206,7 @@ class GradeAnswersAsData(NbGraderPreprocessor):
             outcome = evaluate(item, values, problems)
             resources.setdefault("answers", {})[qid] = answer_text(item, values, problems)
             # The student's copy of the cell never shows the key.
-            cell.source = _CHECK_LINE.sub(f'check("{qid}")', visible, count=1)
+            cell.source = _CHECK_LINE.sub(f'check("{qid}")', visible.replace(SEAL_NOTE + "\n", ""), count=1)
             if outcome.status == "right":
                 cell.outputs = [_stream(outcome.text)]
             elif outcome.status == "partly":
