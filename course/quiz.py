@@ -333,7 +333,18 @@ class MultipleChoice:
         self.feedback.value = f'<p role="status">{mark}{self._escape(fb.message)}</p>'
         return fb
 
+    def static_html(self) -> str:
+        """What a saved notebook shows before this cell has run: the question, its options, what to do."""
+        e = self._escape
+        options = "".join(f"<li>{e(o)}</li>" for o in self.question.options)
+        return (f'<div class="course-self-check-static"><p><b>{e(self.question.prompt)}</b></p><ol type="A">'
+                f"{options}</ol><p><i>Run this cell (Shift+Enter) to choose an answer and check it.</i></p></div>")
+
     def _ipython_display_(self):
         from IPython.display import display
 
-        display(self.ui)
+        # the live panel where widgets run; elsewhere the question as text, not a "VBox(...)"
+        bundle = dict(self.ui._repr_mimebundle_())
+        bundle["text/html"] = self.static_html()
+        bundle["text/plain"] = f"{self.question.prompt} (Run this cell to choose an answer and check it.)"
+        display(bundle, raw=True)

@@ -240,6 +240,10 @@ def _answer_line_html(line: str) -> str:
     )
 
 
+#: Shown with the static figure of an explorer whose cell has not run in this session.
+STATIC_NOTE = "This is the explorer as it starts. Run this cell (Shift+Enter) to use its controls."
+
+
 class _Explorer:
     """Shared machinery: figure, error area, suspended updates, display, "Use this as my answer"."""
 
@@ -407,11 +411,22 @@ class _Explorer:
         self._draw()
         self.image.value = render_figure_html(self.figure, description, draw=False)
 
-    def _ipython_display_(self):
-        from IPython.display import Javascript, display
+    def static_html(self) -> str:
+        """What a saved notebook shows before this cell has run: the figure, its description, and what to do."""
+        return (f'<div class="course-explorer-static">{self.image.value}'
+                f"<p><b>{html.escape(STATIC_NOTE)}</b></p></div>")
 
-        display(self.ui)
-        display(Javascript(_NAME_SLIDERS_JS + (_ANSWER_CLICKS_JS if self.answer_box is not None else "")))
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        # The live controls where widgets can run; elsewhere (a notebook opened before running it, or
+        # a viewer without a kernel) the figure as it starts, instead of a "VBox(...)" text.
+        bundle = dict(self.ui._repr_mimebundle_())
+        bundle["text/html"] = self.static_html()
+        bundle["text/plain"] = STATIC_NOTE
+        display(bundle, raw=True)
+        js = _NAME_SLIDERS_JS + (_ANSWER_CLICKS_JS if self.answer_box is not None else "")
+        display({"application/javascript": js, "text/plain": ""}, raw=True)
 
 
 def _slider(cls, description, value, lo, hi, step, fmt=None, **kw):

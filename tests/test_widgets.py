@@ -192,19 +192,35 @@ def test_values_snapped_by_the_browser_do_not_change_a_preset():
 
 def test_display_names_the_slider_handles_for_screen_readers():
     """Does showing an explorer also send the script that gives slider handles an accessible name?"""
-    from IPython.display import Javascript
+    shown = _shown(AgencyExplorer())
+    script = shown[1]
+    assert "noUi-handle" in script["application/javascript"] and "aria-label" in script["application/javascript"]
+    assert script["text/plain"] == ""  # where scripts do not run, nothing ("<...Javascript object>") is shown
 
-    shown = []
+
+def _shown(ex):
+    """The raw bundles an explorer displays."""
     import IPython.display as disp
+    shown = []
     original = disp.display
     disp.display = lambda *objs, **kw: shown.extend(objs)
     try:
-        AgencyExplorer()._ipython_display_()
+        ex._ipython_display_()
     finally:
         disp.display = original
-    assert shown[0].__class__.__name__ == "VBox"
-    assert isinstance(shown[1], Javascript)
-    assert "noUi-handle" in shown[1].data and "aria-label" in shown[1].data
+    return shown
+
+
+@pytest.mark.parametrize("make", [AgencyExplorer, ServiceExplorer, ValueStreamExplorer])
+def test_before_its_cell_runs_an_explorer_shows_its_figure_not_a_widget_repr(make):
+    """Does the saved output carry the live widget and, for viewers that cannot run it, the figure as it
+    starts with its description and what to do (never a "VBox(...)" text)?"""
+    ex = make()
+    bundle = _shown(ex)[0]
+    assert bundle["application/vnd.jupyter.widget-view+json"]["model_id"] == ex.ui.model_id
+    assert "<img" in bundle["text/html"] and 'alt="' in bundle["text/html"]
+    assert "Figure description" in bundle["text/html"] and "Run this cell" in bundle["text/html"]
+    assert "VBox" not in bundle["text/plain"] and "Run this cell" in bundle["text/plain"]
 
 
 # -- "Use this as my answer" ----------------------------------------------------------------
@@ -285,17 +301,8 @@ def test_answer_button_sends_the_line_to_the_page():
 
 
 def test_display_sends_the_click_listener_only_with_an_answer():
-    import IPython.display as disp
-
     def shown_scripts(ex):
-        shown = []
-        original = disp.display
-        disp.display = lambda *objs, **kw: shown.extend(objs)
-        try:
-            ex._ipython_display_()
-        finally:
-            disp.display = original
-        return shown[1].data
+        return _shown(ex)[1]["application/javascript"]
 
     assert "course-answer-button" in shown_scripts(AgencyExplorer(answer="my_stripe"))
     assert "course-answer-button" not in shown_scripts(AgencyExplorer())
