@@ -123,6 +123,11 @@ def graded(tmp_path_factory):
     forger.cells.insert(forger.cells.index(real), copied)
     forger.cells.insert(2, made_up)
     subs["forger"] = forger
+    # a written answer (markdown) holding a script that would run in the feedback page
+    scripter = _with_answers(release, right)
+    answer_md = next(c for c in scripter.cells if c.cell_type == "markdown" and "Write your answer here" in c.source)
+    answer_md.source = "My answer.\n\n<script>document.title = 'script ran'</script>\n<img src=x onerror=\"document.title='script ran'\">"
+    subs["scripter"] = scripter
     sub_dir = base / "submitted"
     D.write_submissions(sub_dir, A, subs)
     out = base / "out"
@@ -260,3 +265,13 @@ def test_export_refuses_a_roster_that_misses_a_graded_student(graded, tmp_path):
                            "--out", str(tmp_path / "x.csv"), "--course-root", str(graded["root"])],
                           cwd=str(graded["root"]), env=B.cli_env(), capture_output=True, text=True)
     assert proc.returncode == 2 and "not in the roster" in proc.stderr and "blank" in proc.stderr
+
+
+def test_feedback_pages_forbid_every_script(graded):
+    """A script in a student's written answer reaches the feedback page only behind a policy that stops it."""
+    from course.grading.runner import NO_SCRIPTS
+    page = (graded["out"] / "feedback" / "scripter.html").read_text(encoding="utf-8")
+    assert "script ran" in page  # the answer is shown as the student wrote it
+    head = page[:page.index("<script") if "<script" in page else len(page)]
+    assert NO_SCRIPTS in head, "the policy must come before the first script"
+    assert float(graded["rows"]["scripter"]["score"]) == 6.0

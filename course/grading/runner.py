@@ -366,17 +366,30 @@ def _write_student_files(course_root, coursedirs, assignment, student, result, n
             _atomic_write(os.path.join(sub, "timestamp.txt"), timestamp)
 
 
+#: Feedback pages run no script at all: a student's own output or written answer may hold one.
+NO_SCRIPTS = ('<meta http-equiv="Content-Security-Policy" content="script-src \'none\'; object-src \'none\'; '
+              'base-uri \'none\'">')
+
+
+def _no_scripts(page):
+    """``page`` with a policy, first thing in its head, that forbids every script."""
+    import re
+    if re.search(r"<head[^>]*>", page, re.I):
+        return re.sub(r"(<head[^>]*>)", lambda m: m.group(1) + NO_SCRIPTS, page, count=1, flags=re.I)
+    return NO_SCRIPTS + page
+
+
 def _feedback_html(student, feedback):
     if len(feedback) == 1:
-        return next(iter(feedback.values()))
+        return _no_scripts(next(iter(feedback.values())))
     import html
     parts = "".join(
         f"<h2>{html.escape(n)}</h2><iframe title='feedback on {html.escape(n)}' "
         f"style='width:100%;height:80vh' srcdoc=\"{html.escape(t, quote=True)}\"></iframe>"
         for n, t in sorted(feedback.items()))
-    return (f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Feedback for "
-            f"{html.escape(student)}</title></head><body><h1>Feedback for "
-            f"{html.escape(student)}</h1>{parts}</body></html>")
+    return _no_scripts(f"<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>Feedback for "
+                       f"{html.escape(student)}</title></head><body><h1>Feedback for "
+                       f"{html.escape(student)}</h1>{parts}</body></html>")
 
 
 def _neutralised_notes(result):
