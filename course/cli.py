@@ -43,6 +43,12 @@ def _positive_float(name):
     return parse
 
 
+def _course_options(parser):
+    """The options that say which course and gradebook a command works on."""
+    parser.add_argument("--db", default=None, help="gradebook URL (default: the course's)")
+    parser.add_argument("--course-root", default=".", help="folder with nbgrader_config.py (default: current folder)")
+
+
 def build_parser():
     from .grading.collect import DEFAULT_LMS_PATTERN
 
@@ -78,8 +84,7 @@ def build_parser():
                                    "schemes or keys. Grades nothing.")
     f.add_argument("assignment", help="assignment name")
     f.add_argument("--out", default="graded", help="output folder; pages go to OUT/feedback (default: ./graded)")
-    f.add_argument("--db", default=None, help="gradebook URL (default: the course's)")
-    f.add_argument("--course-root", default=".", help="folder with nbgrader_config.py (default: current folder)")
+    _course_options(f)
     x = sub.add_parser("export", help="write an assignment's grades for the LMS gradebook to import",
                        description="Write ASSIGNMENT's grades (automatic and tutor marks) as a Canvas or Moodle "
                                    "gradebook import file, matched to students through a roster CSV.")
@@ -91,8 +96,7 @@ def build_parser():
     x.add_argument("--column", default=None, help="the gradebook column's name (default: the assignment name)")
     x.add_argument("--allow-pending", action="store_true",
                    help="export the marks so far of students still awaiting a tutor (default: leave them empty)")
-    x.add_argument("--db", default=None, help="gradebook URL (default: the course's)")
-    x.add_argument("--course-root", default=".", help="folder with nbgrader_config.py (default: current folder)")
+    _course_options(x)
     b = sub.add_parser("bundle", help="package one assignment for students who only have the LMS",
                        description="Write OUT/ASSIGNMENT.zip: the student version, the lessons and the course "
                                    "package as one wheel, with a README (install with one pip command).")

@@ -89,17 +89,7 @@ def graded(tmp_path_factory):
     (root / "solutions" / A).mkdir(parents=True)
     shutil.copy(os.path.join(ROOT, "nbgrader_config.py"), root)
     nbformat.write(_quiz(), str(root / "solutions" / A / f"{A}.ipynb"))
-    # the released version, as students get it
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    c = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    c.CourseDirectory.root = str(root)
-    c.CourseDirectory.db_url = f"sqlite:///{base / 'gen.db'}"
-    c.Exchange.root = str(base / "exchange")
-    assert NbGraderAPI(coursedir=CourseDirectory(config=c), config=c).generate_assignment(A, force=True)["success"]
-    release = nbformat.read(str(root / "exercises" / A / f"{A}.ipynb"), as_version=4)
+    release = D.generate_release(root, base, A)  # the released version, as students get it
     right = {"q1": '"B"', "q2a": "30", "q2b": "1200", "q3": "2.5"}
     subs = {"honest": _with_answers(release, right), "blank": release}
     markers = {}

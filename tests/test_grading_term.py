@@ -19,19 +19,6 @@ A = "quiz1"
 RIGHT = {"q1": "B", "q2a": 30, "q2b": 1200, "q3": 2.5}
 
 
-def _generate(root, base):
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-    os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
-    c = PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
-    c.CourseDirectory.root = str(root)
-    c.CourseDirectory.db_url = f"sqlite:///{base / 'gen.db'}"
-    c.Exchange.root = str(base / "exchange")
-    assert NbGraderAPI(coursedir=CourseDirectory(config=c), config=c).generate_assignment(A, force=True)["success"]
-    return nbformat.read(str(root / "exercises" / A / f"{A}.ipynb"), as_version=4)
-
-
 def _zip(path, files):
     with zipfile.ZipFile(path, "w") as zf:
         for name, nb in files.items():
@@ -52,7 +39,7 @@ def term(tmp_path_factory):
     with open(os.path.join(D.REPO, "nbgrader_config.py"), encoding="utf-8") as fh:
         (root / "nbgrader_config.py").write_text(fh.read(), encoding="utf-8")
     nbformat.write(D.quiz_notebook(), str(root / "solutions" / A / f"{A}.ipynb"))
-    release = _generate(root, base)
+    release = D.generate_release(root, base, A)
     right, blank = D.fill(release, RIGHT), release
     _zip(base / "new.zip", {f"annguyen_10031_900_{A}.ipynb": right, f"annguyen_10032_901_{A}.ipynb": blank,
                             f"doejane_LATE_10040_902_{A}.ipynb": right})
