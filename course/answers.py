@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from course.agency import AgencyParams, Episode
+from course.capacity import CapacityParams
 from course.services import ServiceProfile
 from course.value_stream import Step, ValueStreamMap
 
@@ -46,6 +47,7 @@ ANSWER_FORMS = {
     "ServiceProfile": ServiceProfile,
     "Step": Step,
     "ValueStreamMap": ValueStreamMap,
+    "CapacityParams": CapacityParams,
 }
 #: What an answer line holds before the learner answers.
 UNANSWERED = None

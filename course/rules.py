@@ -19,6 +19,7 @@ True
 from __future__ import annotations
 
 from course.agency import AgencyParams, agency_profile, patient_share_at, summarize
+from course.capacity import summarize as summarize_capacity
 from course.services import LABELS, ServiceProfile, classify
 
 __all__ = ["CARRY_RULES", "STATE_RULES"]
@@ -185,6 +186,11 @@ def meets_takt(state, *, available_minutes, demand) -> bool:
     return bool(state.meets_takt(available_minutes=available_minutes, demand=demand))
 
 
+def unmet_hours_at_most(state, *, maximum) -> bool:
+    """Over the weeks a capacity state follows, at most ``maximum`` hours of treatment work are left undone."""
+    return summarize_capacity(state).total_unmet_hours <= maximum + 1e-9
+
+
 STATE_RULES = {f.__name__: f for f in (share_at_least, share_at_most, episodes_at_least,
                                         mean_professional_between, field_between, field_equals,
-                                        classified_as, pce_between, meets_takt)}
+                                        classified_as, pce_between, meets_takt, unmet_hours_at_most)}
