@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from course.agency import AgencyParams, Episode
+from course.improvement import Ward
 from course.capacity import CapacityParams
 from course.services import ServiceProfile
 from course.value_stream import Step, ValueStreamMap
@@ -48,6 +49,7 @@ ANSWER_FORMS = {
     "Step": Step,
     "ValueStreamMap": ValueStreamMap,
     "CapacityParams": CapacityParams,
+    "Ward": Ward,
 }
 #: What an answer line holds before the learner answers.
 UNANSWERED = None

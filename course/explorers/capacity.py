@@ -1,0 +1,208 @@
+"""The capacity explorer of Lesson 7: where beds, admissions per day and length of stay meet (Little's law).
+
+The model is :class:`course.improvement.Ward`.  The figure, drawn once by
+:func:`draw_capacity` and changed in place by :func:`update_capacity`, puts the
+length of stay across and beds up: the sloped line is the average number of
+occupied beds that each length of stay gives at the current admissions per day.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from dataclasses import dataclass
+
+import ipywidgets as W
+import numpy as np
+from matplotlib.patches import Rectangle
+
+from course.improvement import Ward
+from course.widgets import _Explorer, _slider, _table
+
+__all__ = ["CapacityArtists", "draw_capacity", "update_capacity", "describe_capacity", "CapacityExplorer"]
+
+DEMAND_COLOUR = "#0072B2"   # Okabe-Ito blue
+OVER_COLOUR = "#D55E00"     # Okabe-Ito vermillion
+MAX_STAY_DAYS = 15.0
+
+
+@dataclass
+class CapacityArtists:
+    """The artists of the capacity figure."""
+
+    ax: object
+    demand: object
+    beds: object
+    target: object
+    over: object
+    now: object
+    now_text: object
+    beds_text: object
+    target_text: object
+
+    @property
+    def dynamic(self) -> list:
+        return [self.over, self.demand, self.beds, self.target, self.now, self.now_text, self.beds_text,
+                self.target_text]
+
+    def layout_key(self) -> tuple:
+        return (self.ax.get_xlim(), self.ax.get_ylim())
+
+
+def _y_top(ward: Ward) -> float:
+    """A y limit with room for the beds and the current demand, in steps of 10 beds."""
+    need = max(1.6 * ward.beds, 1.25 * ward.average_occupied_beds, 10.0)
+    return 10.0 * math.ceil(need / 10.0)
+
+
+def draw_capacity(ax, ward: Ward, target_occupancy: float = 0.85) -> CapacityArtists:
+    """Draw beds against length of stay for ``ward``'s admissions per day.
+
+    The sloped blue line is Little's law, average occupied beds = admissions per
+    day x length of stay; the black line is the beds; the dashed line is the
+    target occupancy; the hatched band above the beds is where demand exceeds
+    them.  The black dot is the ward now.
+
+    Examples
+    --------
+    >>> from matplotlib.figure import Figure
+    >>> art = draw_capacity(Figure().add_subplot(), Ward(12, 4, 3.4))
+    >>> [float(y) for y in art.now.get_ydata()]
+    [13.6]
+    """
+    (demand,) = ax.plot([], [], "-", color=DEMAND_COLOUR, linewidth=2,
+                        label="Occupied beds on average = admissions per day × stay")
+    (beds,) = ax.plot([], [], "-", color="black", linewidth=1.5, label="Beds")
+    (target,) = ax.plot([], [], "--", color="0.3", linewidth=1.2, label="Target occupancy")
+    over = Rectangle((0, 0), MAX_STAY_DAYS, 1, facecolor=OVER_COLOUR, alpha=0.15, hatch="xx",
+                     edgecolor=OVER_COLOUR, linewidth=0, label="More demand than beds")
+    ax.add_patch(over)
+    (now,) = ax.plot([], [], "o", color="black", markersize=8, zorder=5, label="This ward now")
+    now_text = ax.text(0, 0, "", fontsize=8, ha="left", va="top", zorder=6)
+    beds_text = ax.text(MAX_STAY_DAYS, 0, "", fontsize=8, ha="right", va="bottom", fontweight="bold")
+    target_text = ax.text(MAX_STAY_DAYS, 0, "", fontsize=8, ha="right", va="top")
+    ax.set_xlim(0, MAX_STAY_DAYS)
+    ax.set_xlabel("Average length of stay (days)")
+    ax.set_ylabel("Beds")
+    ax.set_title("Little's law: occupied beds = admissions per day × length of stay")
+    ax.spines["top"].set_visible(False)
+    ax.spines["right"].set_visible(False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False, fontsize=8)
+    art = CapacityArtists(ax, demand, beds, target, over, now, now_text, beds_text, target_text)
+    update_capacity(art, ward, target_occupancy)
+    return art
+
+
+def update_capacity(artists: CapacityArtists, ward: Ward, target_occupancy: float = 0.85) -> CapacityArtists:
+    """Show ``ward`` on the figure ``draw_capacity`` made (the y axis grows or shrinks in steps of 10 beds)."""
+    ax = artists.ax
+    top = _y_top(ward)
+    if ax.get_ylim() != (0.0, top):
+        ax.set_ylim(0.0, top)
+    x = np.array([0.0, MAX_STAY_DAYS])
+    artists.demand.set_data(x, ward.arrivals_per_day * x)
+    artists.beds.set_data(x, [ward.beds] * 2)
+    goal = ward.beds * target_occupancy
+    artists.target.set_data(x, [goal] * 2)
+    artists.over.set_y(ward.beds)
+    artists.over.set_height(top - ward.beds)
+    w, occupied = ward.length_of_stay_days, ward.average_occupied_beds
+    artists.now.set_data([w], [min(occupied, top)])
+    # below and to the right of the dot, away from the line rising through it (to the left near the edge)
+    right = w < MAX_STAY_DAYS * 0.7
+    artists.now_text.set_position((w + 0.3 if right else w - 0.3, min(occupied, top) - top * 0.03))
+    artists.now_text.set_ha("left" if right else "right")
+    artists.now_text.set_text(f"{ward.arrivals_per_day:g} a day × {w:g} days\n= {occupied:.1f} beds occupied")
+    artists.beds_text.set_position((MAX_STAY_DAYS, ward.beds + top * 0.01))
+    artists.beds_text.set_text(f"{ward.beds} beds")
+    artists.target_text.set_position((MAX_STAY_DAYS, goal - top * 0.01))
+    artists.target_text.set_text(f"{target_occupancy:.0%} of beds = {goal:.1f}")
+    return artists
+
+
+def describe_capacity(ward: Ward, target_occupancy: float = 0.85) -> str:
+    """The figure in one or two sentences (its text description).
+
+    Examples
+    --------
+    >>> print(describe_capacity(Ward(12, 4, 5.3)))
+    At 4 admissions a day and an average stay of 5.3 days, 21.2 beds are occupied on average (Little's law), 177% of the 12 beds: more demand than beds, so the queue for beds keeps growing. At 85% occupancy this demand needs 25 beds.
+    """
+    occupied = ward.average_occupied_beds
+    state = (f"at or below the {target_occupancy:.0%} target" if ward.occupancy <= target_occupancy + 1e-9
+             else "above the target but within the beds" if ward.keeps_up
+             else "more demand than beds, so the queue for beds keeps growing")
+    admissions = "admission" if ward.arrivals_per_day == 1 else "admissions"
+    return (f"At {ward.arrivals_per_day:g} {admissions} a day and an average stay of {ward.length_of_stay_days:g} days, "
+            f"{occupied:.1f} beds are occupied on average (Little's law), {ward.occupancy:.0%} of the "
+            f"{ward.beds} beds: {state}. At {target_occupancy:.0%} occupancy this demand needs "
+            f"{ward.beds_needed(target_occupancy)} beds.")
+
+
+class CapacityExplorer(_Explorer):
+    """Change beds, admissions per day and length of stay, and see the occupancy Little's law gives.
+
+    Examples
+    --------
+    >>> ex = CapacityExplorer(beds=12, arrivals_per_day=4, length_of_stay_days=5.3)
+    >>> ex.ward.average_occupied_beds
+    21.2
+    >>> ex.length_of_stay.value = 3.4
+    >>> ex.ward.average_occupied_beds
+    13.6
+    """
+
+    _figsize = (8.0, 3.6)
+
+    def __init__(self, beds: int = 12, arrivals_per_day: float = 4.0, length_of_stay_days: float = 5.3,
+                 target_occupancy: float = 0.85, *, answer: str | None = None):
+        super().__init__(answer=answer)
+        start = Ward(beds, arrivals_per_day, length_of_stay_days)  # checks the starting values
+        self.beds = _slider(W.IntSlider, "Beds", start.beds, 1, 60, 1)
+        self.arrivals = _slider(W.FloatSlider, "Admissions per day", start.arrivals_per_day, 0.5, 20, 0.1, ".1f")
+        self.length_of_stay = _slider(W.FloatSlider, "Average length of stay (days)", start.length_of_stay_days,
+                                      0.5, MAX_STAY_DAYS, 0.1, ".1f")
+        self.target = _slider(W.FloatSlider, "Target occupancy", target_occupancy, 0.5, 1.0, 0.01, ".0%")
+        self.note = W.HTML(layout=W.Layout(max_width="560px"))
+        self.artists = draw_capacity(self.ax, self.ward, self.target.value)
+        self._observe(self.beds, self.arrivals, self.length_of_stay, self.target)
+        controls = W.VBox([self.beds, self.arrivals, self.length_of_stay, self.target])
+        self.ui = W.VBox([W.HBox([controls, self.readout]), self.note, self.image, *self._answer_widgets(),
+                          self.error])
+        self.ui.add_class("course-capacity-explorer")
+        self._on_change()
+
+    @property
+    def ward(self) -> Ward:
+        """The ward the controls describe (slider values kept to their step: 0.1 admissions, 0.1 days)."""
+        return Ward(beds=int(self.beds.value), arrivals_per_day=round(float(self.arrivals.value), 1),
+                    length_of_stay_days=round(float(self.length_of_stay.value), 1))
+
+    def _answer_value(self):
+        return self.ward
+
+    def _update(self):
+        ward, target = self.ward, round(float(self.target.value), 2)
+        self.result = ward
+        longest = ward.longest_stay_days(target)
+        self.readout.value = "<b>What Little's law gives</b>" + _table([
+            ("Beds occupied on average", f"{ward.average_occupied_beds:.1f} "
+                                         f"({ward.arrivals_per_day:g} a day × {ward.length_of_stay_days:g} days)"),
+            ("Average occupancy", f"{ward.occupancy:.0%} of {ward.beds} beds"),
+            (f"Beds needed at {target:.0%}", f"{ward.beds_needed(target)}"),
+            (f"Longest average stay at {target:.0%}", f"{longest:.1f} days with {ward.beds} beds"),
+        ])
+        if not ward.keeps_up:
+            note = ("More patients need a bed, on average, than there are beds. Little's law describes a ward "
+                    "that keeps up; here there is no steady state: the queue of patients waiting for a bed "
+                    "grows for as long as this lasts. The numbers above "
+                    "say what the demand needs, not what happens.")
+        elif ward.occupancy > target + 1e-9:
+            note = (f"The beds are enough on average, but the ward runs above {target:.0%}: on days when more "
+                    "patients arrive than usual, or fewer go home, there will be no bed.")
+        else:
+            note = (f"The ward runs at or below {target:.0%} on average, leaving room for busy days. "
+                    "Little's law gives averages only.")
+        self.note.value = f"<p>{html.escape(note)}</p>"
+        update_capacity(self.artists, ward, target)
+        self._render(describe_capacity(ward, target))
