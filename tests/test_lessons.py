@@ -34,6 +34,7 @@ LESSONS = {
     "03_product_like_or_pure_service.ipynb": "../exercises/ex03_product_like_or_pure/ex03_product_like_or_pure.ipynb",
     "04_value_stream_mapping.ipynb": "../exercises/ex04_value_stream_mapping/ex04_value_stream_mapping.ipynb",
     "05_synthesis.ipynb": "../exercises/ex05_capstone/ex05_capstone.ipynb",
+    "06_limits_of_coproduction.ipynb": "../exercises/ex06_limits_of_coproduction/ex06_limits_of_coproduction.ipynb",
 }
 MAX_CODE_LINES = 15
 FORBIDDEN_KEYWORDS = {"def", "class", "lambda"}
