@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 
 ROOT = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ["ex01_products_and_services", "ex02_agency_over_time", "ex03_product_like_or_pure",
-               "ex04_value_stream_mapping", "ex05_capstone"]
+               "ex04_value_stream_mapping", "ex05_capstone", "ex06_limits_of_coproduction", "ex07_measuring_and_improving"]
 OBJECTIVES = json.loads((ROOT / "course" / "data" / "objectives.json").read_text(encoding="utf-8"))
 
 
