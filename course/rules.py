@@ -133,8 +133,19 @@ def exceeds(value, threshold):
     return "yes" if _num(value) > _num(threshold) else "no"
 
 
+def beds_at_occupancy(occupied_beds, target_occupancy):
+    """The fewest whole beds that keep ``occupied_beds`` (the learner's Little's-law number) at or below the target.
+
+    >>> beds_at_occupancy(21, 0.85), beds_at_occupancy(13.6, 0.85)
+    (25, 16)
+    """
+    import math
+    return max(1, math.ceil(_num(occupied_beds) / _num(target_occupancy) - 1e-9))
+
+
 CARRY_RULES = {f.__name__: f for f in (percent_of, ratio, difference, product, total, same, pick,
-                                        label_for_features, label_of, bottleneck, keeps_up, exceeds)}
+                                        label_for_features, label_of, bottleneck, keeps_up, exceeds,
+                                        beds_at_occupancy)}
 
 
 # ------------------------------------------------------------------ explorer states

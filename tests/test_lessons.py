@@ -35,6 +35,7 @@ LESSONS = {
     "04_value_stream_mapping.ipynb": "../exercises/ex04_value_stream_mapping/ex04_value_stream_mapping.ipynb",
     "05_synthesis.ipynb": "../exercises/ex05_capstone/ex05_capstone.ipynb",
     "06_limits_of_coproduction.ipynb": "../exercises/ex06_limits_of_coproduction/ex06_limits_of_coproduction.ipynb",
+    "07_measuring_and_improving.ipynb": "../exercises/ex07_measuring_and_improving/ex07_measuring_and_improving.ipynb",
 }
 MAX_CODE_LINES = 15
 FORBIDDEN_KEYWORDS = {"def", "class", "lambda"}

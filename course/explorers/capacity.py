@@ -190,7 +190,7 @@ class CapacityExplorer(_Explorer):
                                          f"({ward.arrivals_per_day:g} a day × {ward.length_of_stay_days:g} days)"),
             ("Average occupancy", f"{ward.occupancy:.0%} of {ward.beds} beds"),
             (f"Beds needed at {target:.0%}", f"{ward.beds_needed(target)}"),
-            (f"Longest average stay at {target:.0%}", f"{longest:.1f} days with {ward.beds} beds"),
+            (f"Longest average stay at {target:.0%}", f"{longest:.2f} days with {ward.beds} beds"),
         ])
         if not ward.keeps_up:
             note = ("More patients need a bed, on average, than there are beds. Little's law describes a ward "
