@@ -77,3 +77,25 @@ def test_a_file_that_is_not_a_zip_is_refused_with_a_reason(tmp_path):
     bad.write_text("no")
     with pytest.raises(ValueError, match="must be a folder or a .zip file"):
         collect_submissions(str(bad), A)
+
+
+def test_blackboard_download_grades_each_students_newest_attempt(tmp_path):
+    """Blackboard Learn names files `<assignment>_<username>_attempt_<date-time>_<file>` with a `.txt`
+    receipt per attempt: the username is the student id, the newest attempt counts and the older one
+    is named in a note; receipts are not reported as stray files."""
+    z = tmp_path / "gradebook_ex04.zip"
+    old, new = b'{"old": 1}', NB
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr(f"Exercise 4_jdoe_attempt_2026-10-01-09-00-00_{A}.ipynb", old)
+        zf.writestr("Exercise 4_jdoe_attempt_2026-10-01-09-00-00.txt", b"Name: Jane Doe")
+        zf.writestr(f"Exercise 4_jdoe_attempt_2026-10-03-17-30-05_{A}.ipynb", new)
+        zf.writestr("Exercise 4_jdoe_attempt_2026-10-03-17-30-05.txt", b"Name: Jane Doe")
+        zf.writestr(f"Exercise 4_a.smith_attempt_2026-10-02-08-15-00_{A}.ipynb", new)
+    subs, unmatched = collect_submissions(str(z), A)
+    got = _by_id(subs)
+    assert sorted(got) == ["a.smith", "jdoe"] and unmatched == []
+    assert got["jdoe"].files == {f"{A}.ipynb": new} and got["jdoe"].timestamp == "2026-10-03 17:30:05"
+    assert got["jdoe"].notes == ["graded the attempt of 2026-10-03 17:30:05; earlier attempts "
+                                 "(2026-10-01 09:00:00) were not graded"]
+    assert got["a.smith"].notes == [] and got["jdoe"].order[0] > got["a.smith"].order[0]
+    assert not any(s.problems for s in subs)

@@ -10,6 +10,9 @@ These layouts are accepted (see ``docs/grading.md``):
 * Canvas's download (``<name>[_LATE]_<user id>_<submission id>_<file>``: the numeric user id is
   the student id, so namesakes never merge; ``LATE`` is noted) and Moodle's flat download
   (``<Full Name>_<id>_assignsubmission_file_<file>``);
+* Blackboard Learn's "Assignment File Download"
+  (``<assignment>_<username>_attempt_<YYYY-MM-DD-HH-MM-SS>_<file>``, with a ``.txt`` receipt per
+  attempt): the username is the student id, and of several attempts the newest is graded;
 * a flat folder or a ``.zip`` as a learning-management system downloads it, where each
   file name carries the student id. The names are matched with nbgrader's own
   :class:`~nbgrader.plugins.zipcollect.FileNameCollectorPlugin` using
@@ -23,7 +26,7 @@ import re
 import zipfile
 from dataclasses import dataclass, field
 
-__all__ = ["Submission", "DEFAULT_LMS_PATTERN", "CANVAS_RE", "MOODLE_RE", "collect_submissions", "STUDENT_ID_RE"]
+__all__ = ["Submission", "DEFAULT_LMS_PATTERN", "CANVAS_RE", "MOODLE_RE", "BLACKBOARD_RE", "collect_submissions", "STUDENT_ID_RE"]
 
 #: ``alice_ps1.ipynb``, ``alice_12345_67890_ps1.ipynb`` (Canvas) and
 #: ``alice_LATE_12345_67890_ps1.ipynb``: the student id is the text before the first
@@ -37,6 +40,10 @@ CANVAS_RE = re.compile(r"^(?P<name>[a-z0-9]+)_(?P<late>LATE_)?(?P<student_id>\d+
 #: Moodle "Download all submissions": ``<Full Name>_<participant id>_assignsubmission_file_<file>`` (flat) or a
 #: folder ``<Full Name>_<participant id>_assignsubmission_file_`` per student ("download in folders").
 MOODLE_RE = re.compile(r"^(?P<name>.+?)_(?P<student_id>\d+)_assignsubmission_(?:file|onlinetext)_(?P<file_id>.*)$")
+#: Blackboard Learn "Assignment File Download": ``<assignment>_<username>_attempt_<date-time>_<file>`` for each
+#: submitted file and ``<assignment>_<username>_attempt_<date-time>.txt`` for the attempt's receipt.
+BLACKBOARD_RE = re.compile(r"^(?P<assignment>.+)_(?P<student_id>[^_]+)_attempt_"
+                           r"(?P<when>\d{4}-\d{2}-\d{2}-\d{2}-\d{2}-\d{2})(?:_(?P<file_id>.+)|\.txt)$")
 
 #: Student ids become folder names and gradebook keys.
 STUDENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.@+-]{0,99}$")
@@ -111,11 +118,9 @@ def _collect_nbgrader(root, assignment):
         adir = os.path.join(root, student, assignment)
         if student.startswith(".") or not os.path.isdir(os.path.join(root, student)):
             continue
-        sub = Submission(student)
         if not os.path.isdir(adir):
-            sub.problems.append(f"no folder '{assignment}' in the submission of {student}")
-            subs.append(sub)
-            continue
+            continue  # this student has submitted other assignments, not this one
+        sub = Submission(student)
         for dirpath, dirnames, filenames in os.walk(adir):
             dirnames[:] = [d for d in dirnames if not d.startswith(".")]
             for fn in filenames:
@@ -194,46 +199,77 @@ def _lms_entries_from_dir(path):
 
 
 def _lms_match(name, plugin):
-    """``(student id, file name, LMS name, late, submission number)`` for one downloaded file, or ``None``.
+    """What one downloaded file's name says, as a dict (``student_id``, ``file_id``, ``name``, ``late``,
+    ``number``, ``attempt``), or ``None``. A Blackboard receipt has ``file_id`` ``None``.
 
-    Canvas and Moodle names are recognised first, by their documented shapes; anything else goes
+    Blackboard, Canvas and Moodle names are recognised first, by their shapes; anything else goes
     through ``plugin`` (nbgrader's ``FileNameCollectorPlugin`` with the ``--lms-pattern``).
     """
     folder, _, base = name.rpartition("/")
+    found = {"name": "", "late": False, "number": -1, "attempt": ""}
     if folder:  # one folder per student (Moodle's "download in folders", or a plain folder)
         m = MOODLE_RE.match(folder)
-        return (m["student_id"], base, m["name"], False, -1) if m else (folder, base, "", False, -1)
+        return {**found, "student_id": m["student_id"] if m else folder, "file_id": base,
+                "name": m["name"] if m else ""}
+    m = BLACKBOARD_RE.match(base)
+    if m:
+        d, t = m["when"][:10], m["when"][11:].replace("-", ":")
+        return {**found, "student_id": m["student_id"], "file_id": m["file_id"], "attempt": f"{d} {t}"}
     m = CANVAS_RE.match(base)
     if m:
-        return m["student_id"], m["file_id"], m["name"], bool(m["late"]), int(m["submission_id"])
+        return {**found, "student_id": m["student_id"], "file_id": m["file_id"], "name": m["name"],
+                "late": bool(m["late"]), "number": int(m["submission_id"])}
     m = MOODLE_RE.match(base)
     if m and m["file_id"]:
-        return m["student_id"], m["file_id"], m["name"], False, -1
+        return {**found, "student_id": m["student_id"], "file_id": m["file_id"], "name": m["name"]}
     info = plugin.collect(base)
     if not info:
         return None
-    return info["student_id"], info["file_id"], "", False, -1
+    return {**found, "student_id": info["student_id"], "file_id": info["file_id"]}
+
+
+def _newest_attempts(matches):
+    """Keep, for each student, only the files of their newest Blackboard attempt; note the others."""
+    newest = {}
+    for _, m in matches:
+        if m["attempt"]:
+            newest[m["student_id"]] = max(newest.get(m["student_id"], ""), m["attempt"])
+    kept, notes = [], {}
+    for entry, m in matches:
+        if m["attempt"] and m["attempt"] != newest[m["student_id"]]:
+            notes.setdefault(m["student_id"], set()).add(m["attempt"])
+            continue
+        if m["file_id"] is not None:  # a Blackboard receipt (.txt) holds no work
+            kept.append((entry, m))
+    return kept, notes
 
 
 def _collect_lms(entries, pattern):
     from nbgrader.plugins.zipcollect import FileNameCollectorPlugin
 
     plugin = FileNameCollectorPlugin(named_regexp=pattern, valid_ext=[".ipynb"])
-    by_student, unmatched = {}, []
+    by_student, unmatched, matches = {}, [], []
     for name, data in entries:
-        match = _lms_match(name, plugin) if pattern == DEFAULT_LMS_PATTERN else None
-        if pattern != DEFAULT_LMS_PATTERN:
+        if pattern == DEFAULT_LMS_PATTERN:
+            match = _lms_match(name, plugin)
+        else:
             info = plugin.collect(name.rpartition("/")[2])
-            match = (info["student_id"], info["file_id"], "", False, -1) if info else None
+            match = ({"student_id": info["student_id"], "file_id": info["file_id"], "name": "", "late": False,
+                      "number": -1, "attempt": ""} if info else None)
         if not match:
             unmatched.append(name)
-            continue
-        sid, file_id, lms_name, late, number = match
+        else:
+            matches.append(((name, data), match))
+    matches, older = _newest_attempts(matches)
+    for (name, data), m in matches:
+        sid, file_id, lms_name = m["student_id"], m["file_id"], m["name"]
         sub = by_student.setdefault(sid, Submission(sid, name=lms_name))
-        sub.number = max(sub.number, number)
+        sub.number = max(sub.number, m["number"])
+        if m["attempt"]:
+            sub.timestamp = m["attempt"]
         if lms_name and lms_name != sub.name:
             sub.problems.append(f"files of two names ({sub.name!r}, {lms_name!r}) carry the same id {sid}")
-        if late and "submitted late (the LMS marked it LATE)" not in sub.notes:
+        if m["late"] and "submitted late (the LMS marked it LATE)" not in sub.notes:
             sub.notes.append("submitted late (the LMS marked it LATE)")
         if data is _NotAFile:
             sub.problems.append(f"'{file_id}' is a link or a special file, not a notebook; submit the file itself")
@@ -243,6 +279,10 @@ def _collect_lms(entries, pattern):
             sub.problems.append(f"two files are both named '{file_id}'")
         else:
             sub.files[file_id] = data
+    for sid, attempts in older.items():
+        if sid in by_student:
+            by_student[sid].notes.append(f"graded the attempt of {by_student[sid].timestamp}; earlier attempts "
+                                         f"({', '.join(sorted(attempts))}) were not graded")
     return [by_student[s] for s in sorted(by_student)], unmatched
 
 
