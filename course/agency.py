@@ -381,22 +381,22 @@ PRESETS: Mapping[str, AgencyParams] = MappingProxyType({
                 for day in (30, 120, 210, 300)
             ),
             description=(
-                "Most of the work happens at home: diabetes educators estimate about 66 minutes "
-                "a day of routine self-care (Diabetes Spectrum 2018). Short review visits "
-                "shift agency briefly."
+                "Most of the work happens at home, between visits: medicines, food, activity and "
+                "checks. Short review visits shift agency briefly."
             ),
         ),
         AgencyParams(
             name="Paediatric inflammatory bowel disease",
-            baseline=0.45,
-            trend_per_year=0.1,
+            baseline=0.55,
+            trend_per_year=0.05,
             horizon_days=730,
             episodes=(
                 Episode(120, 21, depth=0.6, recovery_days=30, label="flare"),
                 Episode(480, 14, depth=0.5, recovery_days=21, label="flare"),
             ),
             description=(
-                "A child and family share the work with the care team over years, with flares; "
+                "A child and family share the work with the care team over years, doing a little "
+                "more of it than the team (as in the catalogue's entry), with flares; "
                 "the case in Batalden et al. (ImproveCareNow). The blog calls it irritable "
                 "bowel syndrome, a different condition."
             ),

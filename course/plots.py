@@ -377,10 +377,10 @@ def describe_value_stream(vsm: ValueStreamMap, profile: AgencyProfile) -> str:
     cov = vsm.coverage(profile)
     return (
         f"{vsm.name or 'The map'}: {len(vsm.steps)} steps over {_format_days(vsm.lead_time_days)}, "
-        f"process cycle efficiency {vsm.process_cycle_efficiency:.2%}; the steps cover "
-        f"{cov.seen_fraction:.2%} of the journey's agency-time, while {cov.patient_in_waits_fraction:.0%} "
-        f"of the patient's agency falls in what the map calls waiting"
-        + (f", {cov.patient_in_occupancy_fraction:.0%} while they hold a bed or chair beyond the hands-on time"
+        f"process cycle efficiency {vsm.process_cycle_efficiency:.2%}; "
+        f"{cov.patient_in_waits_fraction:.0%} of the patient's agency falls in what the map calls waiting, "
+        f"{cov.patient_seen_fraction:.1%} in its process steps"
+        + (f", {cov.patient_in_occupancy_fraction:.1%} while they hold a bed or chair beyond the hands-on time"
            if any(s.occupied_minutes > s.process_minutes for s in vsm.steps) else "")
-        + f" and {cov.patient_after_map_fraction:.0%} after the map ends."
+        + f" and {cov.patient_outside_map_fraction:.0%} before or after the map."
     )

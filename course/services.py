@@ -37,9 +37,8 @@ __all__ = [
     "load_catalogue",
 ]
 
-#: The three features of services.  The wording is the blog post's quotation of
-#: Batalden et al. (2016), who cite Osborne, Radnor & Nasi (2013) for them; it
-#: has not been checked against the full text of either paper.
+#: The three features of services, worded as the 2016 blog post quotes them from
+#: Batalden et al. (2016), who cite Osborne, Radnor & Nasi (2013) for them.
 SERVICE_FEATURES = (
     ("intangible process", "A product is invariably concrete, while a service is an intangible process."),
     ("produced and consumed at once", "Unlike goods, services are produced and consumed simultaneously."),
@@ -78,7 +77,9 @@ class ServiceProfile:
     concrete_procedure : bool
         Is the episode dominated by a concrete, repeatable procedure?
     physical_item : bool
-        Does it hand over a specific physical item (an implant, a lens, a drain tube)?
+        Is a specific physical item handed over or given to the patient (an
+        implant, a lens, a tube, a vaccine, a medicine)?  A specimen taken for
+        a laboratory does not count: nothing is handed over.
     simultaneous : bool
         Are production and consumption simultaneous (True for almost all care;
         False for work done away from the patient, such as a lab analysis)?
@@ -249,7 +250,7 @@ def classify(profile: ServiceProfile) -> Classification:
         else "No single concrete procedure dominates: the work is an intangible process (+0.00)."
     )
     reasons.append(
-        "A specific physical item is handed over, such as an implant or a tube (+0.10)."
+        "A specific physical item is handed over, such as an implant, a tube or a medicine (+0.10)."
         if profile.physical_item else "No specific physical item is handed over (+0.00)."
     )
     reasons.append(

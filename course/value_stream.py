@@ -21,9 +21,16 @@ kept busy on average (Little's law, L = lambda W; Little 1961).
 
 The critique at the heart of the course: in chronic care most of the work of
 producing health is the patient's, done between the steps, in what the map
-calls waiting.  :meth:`ValueStreamMap.coverage` measures how much of a
-journey's coproduction work (patient and professional agency over time, see
-:mod:`course.agency`) falls inside the map's steps.
+calls waiting.  :meth:`ValueStreamMap.coverage` lays a map over a journey's
+agency stripe (see :mod:`course.agency`) and says where the patient's share of
+the work falls: in the map's steps, in its waits, or before or after it.
+Because the two agencies always fill the stripe, the *time* inside the steps
+is only the map's process time over the stripe's length, whoever holds the
+agency; where the patient's work falls is what tells maps apart.
+
+:meth:`ValueStreamMap.fit_stripe` keeps a stripe in step with a changed map:
+shorten the wait before an operation and the stripe's operation comes sooner
+too.
 
 Examples
 --------
@@ -152,35 +159,82 @@ def takt_time_minutes(available_minutes: float, demand: float) -> float:
 
 @dataclass(frozen=True)
 class MapCoverage:
-    """How much of a journey's coproduction work a value-stream map sees.
+    """Where a journey's coproduction work falls, seen from a value-stream map.
 
-    All fractions are in [0, 1].
+    Work is counted in *days' worth* of agency: a day on which the patient
+    holds 75% of the agency counts as 0.75 of a day of the patient's work (the
+    area of the patient's part of the stripe).
 
     Attributes
     ----------
-    seen_fraction : share of all agency-time (patient + professional) that
-        falls inside the map's process steps.
-    patient_seen_fraction : share of the patient's agency inside the steps.
-    professional_seen_fraction : share of the professionals' agency inside the steps.
-    patient_in_waits_fraction : share of the patient's agency that falls in
-        what the map calls waiting.
-    patient_after_map_fraction : share of the patient's agency after the
-        map's last step (or before its first).
-    patient_in_occupancy_fraction : share of the patient's agency while they
-        hold a step's bed or chair outside its process time (a ward stay
-        beyond the hands-on care): inside a step, but not in its process time.
+    stripe_days : the stripe's length in days.
+    step_days : days of the stripe inside the map's process steps (the map's
+        process time, as far as it lies on the stripe).
+    patient_days : the patient's work over the whole stripe.
+    patient_days_in_steps : the patient's work while a step works on them.
+    professional_days_in_steps : the professionals' work in the same time.
+    patient_days_in_occupancy : the patient's work while they hold a step's
+        bed or chair beyond its process time (a ward stay beyond the
+        hands-on care): inside a step, but not in its process time.
+    patient_days_in_waits : the patient's work in what the map calls waiting.
+    patient_days_before_map, patient_days_after_map : the patient's work
+        before the map's first wait begins and after its last step ends.
+
+    The ``*_fraction`` properties divide these by the patient's (or the
+    professionals') work over the whole stripe; all are in [0, 1].
     """
 
-    seen_fraction: float
-    patient_seen_fraction: float
-    professional_seen_fraction: float
-    patient_in_waits_fraction: float
-    patient_after_map_fraction: float
-    patient_in_occupancy_fraction: float = 0.0
+    stripe_days: float
+    step_days: float
+    patient_days: float
+    patient_days_in_steps: float
+    professional_days_in_steps: float
+    patient_days_in_occupancy: float
+    patient_days_in_waits: float
+    patient_days_before_map: float
+    patient_days_after_map: float
+
+    @staticmethod
+    def _share(x: float, total: float) -> float:
+        return float(min(max(x / total, 0.0), 1.0)) if total > 1e-12 else 0.0
 
     @property
-    def unseen_fraction(self) -> float:
-        return 1.0 - self.seen_fraction
+    def professional_days(self) -> float:
+        return self.stripe_days - self.patient_days
+
+    @property
+    def step_time_fraction(self) -> float:
+        """Share of the stripe's time inside the process steps.
+
+        Since the two agencies fill the stripe, this is the map's process time
+        over the stripe's length, whoever holds the agency: it cannot tell
+        one journey's coproduction from another's.
+        """
+        return self._share(self.step_days, self.stripe_days)
+
+    @property
+    def patient_seen_fraction(self) -> float:
+        """Share of the patient's work done while a step works on them."""
+        return self._share(self.patient_days_in_steps, self.patient_days)
+
+    @property
+    def professional_seen_fraction(self) -> float:
+        """Share of the professionals' work done inside the process steps."""
+        return self._share(self.professional_days_in_steps, self.professional_days)
+
+    @property
+    def patient_in_occupancy_fraction(self) -> float:
+        return self._share(self.patient_days_in_occupancy, self.patient_days)
+
+    @property
+    def patient_in_waits_fraction(self) -> float:
+        """Share of the patient's work in what the map calls waiting."""
+        return self._share(self.patient_days_in_waits, self.patient_days)
+
+    @property
+    def patient_outside_map_fraction(self) -> float:
+        """Share of the patient's work before the map begins or after it ends."""
+        return self._share(self.patient_days_before_map + self.patient_days_after_map, self.patient_days)
 
 
 @dataclass(frozen=True)
@@ -324,8 +378,76 @@ class ValueStreamMap:
             t += o
         return out
 
+    def step_starts_days(self, start_days: float = 0.0) -> list:
+        """When each step's hands-on work begins (the end of its wait), in days.
+
+        Examples
+        --------
+        >>> ValueStreamMap([Step("A", 1440, 0), Step("B", 60, 2 * 1440)]).step_starts_days()
+        [0.0, 3.0]
+        """
+        t = check_real(start_days, "start_days", "step_starts_days", low=-1e9, high=1e9)
+        starts = []
+        for s in self.steps:
+            t += s.wait_minutes / MINUTES_PER_DAY
+            starts.append(t)
+            t += s.occupied_minutes / MINUTES_PER_DAY
+        return starts
+
+    def fit_stripe(self, params, drawn_for: "ValueStreamMap", start_days: float = 0.0):
+        """Move a stripe drawn for the map ``drawn_for`` so that it fits this map.
+
+        Each episode of the stripe belongs to the step of ``drawn_for`` whose
+        hands-on work begins nearest to the episode's start, and moves as far
+        as that step's start moves.  The stripe's end keeps its distance from
+        its last episode, so a shorter wait before an operation brings the
+        operation and the recovery after it sooner without changing them; the
+        stripe is lengthened if the map runs beyond it.
+
+        Parameters
+        ----------
+        params : course.agency.AgencyParams
+        drawn_for : ValueStreamMap
+            The map the stripe was drawn to match, with as many steps as this one.
+        start_days : float
+            Where both maps' first wait begins on the stripe's time axis.
+
+        Examples
+        --------
+        >>> from course.agency import AgencyParams, Episode
+        >>> drawn_for = ValueStreamMap([Step("Operation", 60, wait_minutes=30 * 1440)])
+        >>> stripe = AgencyParams(baseline=0.8, horizon_days=100, episodes=(Episode(30, 1, 0.9, 5),))
+        >>> sooner = ValueStreamMap([Step("Operation", 60, wait_minutes=10 * 1440)])
+        >>> moved = sooner.fit_stripe(stripe, drawn_for)
+        >>> moved.episodes[0].start_days, moved.horizon_days
+        (10.0, 80.0)
+        """
+        from course.agency import AgencyParams
+
+        if not isinstance(params, AgencyParams):
+            raise TypeError(f"'params' of fit_stripe must be an AgencyParams. Got {type(params).__name__} instead.")
+        if not isinstance(drawn_for, ValueStreamMap):
+            raise TypeError(
+                f"'drawn_for' of fit_stripe must be a ValueStreamMap. Got {type(drawn_for).__name__} instead."
+            )
+        if len(drawn_for.steps) != len(self.steps):
+            raise ValueError(
+                f"'drawn_for' of fit_stripe must have as many steps as this map ({len(self.steps)}). "
+                f"Got {len(drawn_for.steps)} instead."
+            )
+        old, new = drawn_for.step_starts_days(start_days), self.step_starts_days(start_days)
+        episodes, last_end, last_shift = [], None, 0.0
+        for ep in params.episodes:
+            k = min(range(len(old)), key=lambda i: abs(old[i] - ep.start_days))
+            shift = new[k] - old[k]
+            episodes.append(replace(ep, start_days=max(ep.start_days + shift, 0.0)))
+            if last_end is None or ep.end_days >= last_end:
+                last_end, last_shift = ep.end_days, shift
+        horizon = max(params.horizon_days + last_shift, start_days + self.lead_time_days, 1e-6)
+        return params.replace(episodes=tuple(episodes), horizon_days=horizon)
+
     def coverage(self, profile, start_days: float = 0.0) -> MapCoverage:
-        """How much of the coproduction work in ``profile`` the map's steps can see.
+        """Where the coproduction work in ``profile`` falls, seen from this map.
 
         Parameters
         ----------
@@ -335,14 +457,17 @@ class ValueStreamMap:
 
         Examples
         --------
+        A patient who holds 75% of the agency for ten days does 7.5 days' worth
+        of the work; a map that waits five days and then works for five sees
+        half of it in its step and half in its wait:
+
         >>> from course.agency import AgencyParams
         >>> stripe = AgencyParams(baseline=0.75, horizon_days=10)
-        >>> whole = ValueStreamMap([Step("All of it", process_minutes=10 * 1440)])
-        >>> round(whole.coverage(stripe).seen_fraction, 6)
-        1.0
         >>> half = ValueStreamMap([Step("Second half", process_minutes=5 * 1440, wait_minutes=5 * 1440)])
         >>> c = half.coverage(stripe)
-        >>> round(c.seen_fraction, 6), round(c.patient_in_waits_fraction, 6)
+        >>> round(c.patient_days, 6), round(c.patient_days_in_steps, 6), round(c.patient_days_in_waits, 6)
+        (7.5, 3.75, 3.75)
+        >>> round(c.step_time_fraction, 6), round(c.patient_in_waits_fraction, 6)
         (0.5, 0.5)
         """
         from course.agency import AgencyParams, AgencyProfile
@@ -355,36 +480,36 @@ class ValueStreamMap:
             raise TypeError(
                 f"'profile' must be an AgencyProfile or AgencyParams. Got {type(profile).__name__} instead."
             )
+        start = check_real(start_days, "start_days", "coverage", low=-1e9, high=1e9)
         horizon = params.horizon_days
-        total_patient = _integral(params, 0.0, horizon)
-        total_prof = horizon - total_patient
-        seen_pat = seen_all = in_waits = in_occupancy = 0.0
-        inside_map = 0.0
-        for kind, _step, a, b in self.intervals_days(start_days):
+        in_steps = step_days = in_waits = in_occupancy = 0.0
+        for kind, _step, a, b in self.intervals_days(start):
             a, b = max(a, 0.0), min(b, horizon)
             if b <= a:
                 continue
             pat = _integral(params, a, b)
-            inside_map += pat
             if kind == "process":
-                seen_pat += pat
-                seen_all += b - a
+                in_steps += pat
+                step_days += b - a
             elif kind == "wait":
                 in_waits += pat
             else:
                 in_occupancy += pat
-        seen_prof = seen_all - seen_pat
-
-        def frac(x, total):
-            return float(min(max(x / total, 0.0), 1.0)) if total > 1e-12 else 0.0
-
+        map_end = start + self.lead_time_days
+        before = _integral(params, 0.0, min(max(start, 0.0), horizon))
+        after = _integral(params, min(max(map_end, 0.0), horizon), horizon)
+        # the parts tile the stripe, so their sum is the patient's work over all of it
+        total_patient = before + in_steps + in_occupancy + in_waits + after
         return MapCoverage(
-            seen_fraction=frac(seen_all, horizon),
-            patient_seen_fraction=frac(seen_pat, total_patient),
-            professional_seen_fraction=frac(seen_prof, total_prof),
-            patient_in_waits_fraction=frac(in_waits, total_patient),
-            patient_after_map_fraction=frac(total_patient - inside_map, total_patient),
-            patient_in_occupancy_fraction=frac(in_occupancy, total_patient),
+            stripe_days=float(horizon),
+            step_days=float(step_days),
+            patient_days=float(total_patient),
+            patient_days_in_steps=float(in_steps),
+            professional_days_in_steps=float(max(step_days - in_steps, 0.0)),
+            patient_days_in_occupancy=float(in_occupancy),
+            patient_days_in_waits=float(in_waits),
+            patient_days_before_map=float(before),
+            patient_days_after_map=float(after),
         )
 
 
@@ -398,7 +523,7 @@ def _integral(params, a: float, b: float) -> float:
     pts = [np.linspace(a, b, 257)]
     for ep in params.episodes:
         for x in (ep.start_days, ep.end_days):
-            if a < x < b:
+            if a < x <= b:  # the share jumps at an episode's start, even at the interval's end
                 pts.append(np.array([x - 1e-9 * max(1.0, b - a), x]))
         for k in (0.25, 0.5, 1, 2, 4, 8):
             x = ep.end_days + k * ep.recovery_days

@@ -749,11 +749,14 @@ class ValueStreamExplorer(_Explorer):
         self._on_change()
 
     def _profile(self):
-        """The pathway's agency stripe, stretched to cover the whole map if the map is longer."""
-        preset = self._map.agency_preset
-        params = PRESETS[preset]
-        horizon = max(params.horizon_days, self._map.lead_time_days)
-        return agency_profile(params.replace(horizon_days=horizon))
+        """The pathway's agency stripe, moved with the map (see ``ValueStreamMap.fit_stripe``).
+
+        The stripe was drawn for the pathway as shipped; when a wait changes,
+        its episodes move with their steps, so the map and the stripe never
+        drift apart.
+        """
+        drawn_for = self.maps[self.pathway.value]
+        return agency_profile(self._map.fit_stripe(PRESETS[drawn_for.agency_preset], drawn_for))
 
     def _load(self, name):
         self._map = self.maps[name]
@@ -817,10 +820,10 @@ class ValueStreamExplorer(_Explorer):
              f"{step.servers} at a time"),
             ("Bottleneck step", f"{b.name} ({b.minutes_per_patient:.0f} min per patient)"
              + ("" if vsm.meets_takt(available_minutes=self.available.value, demand=self.demand.value) else ": slower than takt")),
-        ]) + "<b>What the map cannot see</b>" + _table([
-            ("Journey's agency-time inside the steps", f"{cov.seen_fraction:.2%}"),
-            ("Patient's agency in what the map calls waiting", f"{cov.patient_in_waits_fraction:.0%}"),
-            ("Patient's agency after the map ends", f"{cov.patient_after_map_fraction:.0%}"),
+        ]) + "<b>Where the patient's work falls</b> (days' worth)" + _table([
+            ("In the map's steps", f"{cov.patient_days_in_steps + cov.patient_days_in_occupancy:.1f}"),
+            ("In what the map calls waiting", f"{cov.patient_days_in_waits:.1f}"),
+            ("After the map ends", f"{cov.patient_days_after_map:.1f}"),
         ])
         plots.update_value_stream(self.artists, vsm, profile)
         self._render(plots.describe_value_stream(vsm, profile))

@@ -92,6 +92,46 @@ def test_catalogue_names_ibd_not_ibs():
     assert "inflammatory bowel disease" in names
 
 
+def test_physical_item_means_something_handed_over_everywhere_in_the_catalogue():
+    """Are medicines counted as physical items wherever they are handed over, and a specimen never?"""
+    cat = {e.name: e for e in load_catalogue()}
+    for name in ("Smoking cessation support", "Pharmacy dispensing", "Vaccination",
+                 "Thrombolysis for acute stroke (door to needle)"):
+        assert cat[name].profile.physical_item, name
+    assert not cat["Laboratory blood test"].profile.physical_item
+    # smoking cessation: 0.25 x 0.40 + (1 - log10(84) / log10(3652.5)) x 0.25 + 0.10
+    assert classify(cat["Smoking cessation support"].profile).score == pytest.approx(0.315, abs=0.001)
+    # blood test: 0.9 x 0.40 + 0.25 + 0.20 + 0.05 (analysed away from the patient)
+    assert classify(cat["Laboratory blood test"].profile).score == pytest.approx(0.86)
+
+
+def test_appendectomy_is_disputed_because_antibiotics_are_an_option():
+    """Does the catalogue present appendectomy as a shared decision, citing APPAC and CODA?"""
+    e = {e.name: e for e in load_catalogue()}["Appendectomy"]
+    assert e.disputed and e.expected_label == "product-like"
+    assert "APPAC" in e.dispute and "CODA" in e.dispute
+    assert "Salminen" in e.source and "N Engl J Med 2020;383:1907-1919" in e.source
+
+
+def test_whole_conditions_are_never_undisputed_labels():
+    """Labels fit episodes: is every entry spanning a year or more marked disputed, with that reason?"""
+    long_ones = [e for e in load_catalogue() if e.profile.episode_days >= 365]
+    assert {e.name for e in long_ones} == {"Asthma self-management", "Adult type 2 diabetes care",
+                                           "Paediatric inflammatory bowel disease care"}
+    for e in long_ones:
+        assert e.disputed and e.dispute.startswith("A whole condition, not one episode"), e.name
+
+
+def test_ibd_preset_agrees_with_its_catalogue_entry():
+    """Does the IBD stripe give the professionals about the share the catalogue gives them (45%), not the patient's?"""
+    from course.agency import summarize
+
+    entry = {e.name: e for e in load_catalogue()}["Paediatric inflammatory bowel disease care"]
+    stripe = PRESETS["Paediatric inflammatory bowel disease"]
+    assert 1 - stripe.baseline == pytest.approx(entry.profile.professional_share)
+    assert summarize(agency_profile(stripe)).mean_professional == pytest.approx(0.45, abs=0.02)
+
+
 def test_three_features_of_services():
     assert [f[0] for f in SERVICE_FEATURES] == [
         "intangible process", "produced and consumed at once", "user as obligate coproducer"]

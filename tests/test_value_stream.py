@@ -65,27 +65,50 @@ def test_example_maps_are_cited_and_plausible():
         assert all(s.source for s in m.steps)
 
 
-def test_the_map_sees_far_less_of_diabetes_than_it_calls_waiting():
-    """Does almost all of the diabetic patient's agency fall in what the map calls waiting?"""
+def test_time_in_steps_is_process_time_over_stripe_length_whoever_holds_the_agency():
+    """Does the share of time inside the steps ignore who holds the agency (so it cannot tell journeys apart)?"""
     dm = load_example_maps()["A year of adult type 2 diabetes care"]
-    cov = dm.coverage(PRESETS["Adult type 2 diabetes"])
-    assert cov.seen_fraction == pytest.approx(dm.process_minutes / (365 * 1440), rel=1e-3)
-    assert cov.patient_in_waits_fraction > 0.99
-    assert cov.patient_seen_fraction < 0.001
+    for stripe in (PRESETS["Adult type 2 diabetes"], AgencyParams(baseline=0.1), AgencyParams(baseline=0.9)):
+        cov = dm.coverage(stripe)
+        assert cov.step_time_fraction == pytest.approx(dm.process_minutes / (365 * 1440), rel=1e-9)
+
+
+def test_where_the_patients_work_falls_tells_hip_from_diabetes():
+    """Does the diabetes map book almost all the patient's work as waiting, while the hip map leaves most after it ends?"""
+    maps = load_example_maps()
+    dm, hip = maps["A year of adult type 2 diabetes care"], maps["Hip replacement pathway"]
+    d = dm.coverage(PRESETS["Adult type 2 diabetes"])
+    h = hip.coverage(PRESETS["Hip or knee replacement"])
+    assert d.patient_in_waits_fraction > 0.999 and d.patient_outside_map_fraction < 1e-9
+    assert d.patient_seen_fraction < 0.001
+    # the hip map ends about 165.6 days in; after it, 199.4 days at a 0.75 share, less what
+    # is still recovering from surgery (half-life 14 days): about 148 days' worth
+    assert h.patient_days_after_map == pytest.approx(147.9, abs=0.2)
+    assert 0.5 < h.patient_outside_map_fraction < 0.6
+    assert 0.4 < h.patient_in_waits_fraction < 0.5
 
 
 def test_coverage_known_results():
+    """Do the days' worth of work match a hand calculation on a flat stripe?"""
     stripe = AgencyParams(baseline=0.75, horizon_days=10)
     half = ValueStreamMap([Step("Second half", process_minutes=5 * 1440, wait_minutes=5 * 1440)])
     c = half.coverage(stripe)
-    assert c.seen_fraction == pytest.approx(0.5)
+    assert c.patient_days == pytest.approx(7.5)
+    assert c.patient_days_in_steps == pytest.approx(3.75)
+    assert c.professional_days_in_steps == pytest.approx(1.25)
+    assert c.patient_days_in_waits == pytest.approx(3.75)
+    assert c.step_time_fraction == pytest.approx(0.5)
     assert c.patient_seen_fraction == pytest.approx(0.5)
     assert c.professional_seen_fraction == pytest.approx(0.5)
     assert c.patient_in_waits_fraction == pytest.approx(0.5)
-    assert c.patient_after_map_fraction == pytest.approx(0.0, abs=1e-9)
+    assert c.patient_outside_map_fraction == pytest.approx(0.0, abs=1e-9)
     first_day = ValueStreamMap([Step("Day one", process_minutes=1440)])
     c = first_day.coverage(agency_profile(stripe))
-    assert c.patient_after_map_fraction == pytest.approx(0.9)
+    assert c.patient_days_after_map == pytest.approx(6.75)
+    assert c.patient_outside_map_fraction == pytest.approx(0.9)
+    late = first_day.coverage(stripe, start_days=4)
+    assert late.patient_days_before_map == pytest.approx(3.0)
+    assert late.patient_days_after_map == pytest.approx(3.75)
 
 
 def test_coverage_counts_a_held_bed_as_neither_seen_nor_waiting():
@@ -93,10 +116,10 @@ def test_coverage_counts_a_held_bed_as_neither_seen_nor_waiting():
     stripe = AgencyParams(baseline=0.75, horizon_days=10)
     stay = ValueStreamMap([Step("Stay", process_minutes=1440, wait_minutes=5 * 1440, occupied_minutes=5 * 1440)])
     c = stay.coverage(stripe)
-    assert c.seen_fraction == pytest.approx(0.1)
+    assert c.step_time_fraction == pytest.approx(0.1)
     assert c.patient_in_waits_fraction == pytest.approx(0.5)
     assert c.patient_in_occupancy_fraction == pytest.approx(0.4)
-    assert c.patient_after_map_fraction == pytest.approx(0.0, abs=1e-9)
+    assert c.patient_outside_map_fraction == pytest.approx(0.0, abs=1e-9)
 
 
 def test_coverage_sees_an_episode_mapped_exactly():
@@ -107,6 +130,43 @@ def test_coverage_sees_an_episode_mapped_exactly():
     c = m.coverage(stripe)
     assert c.professional_seen_fraction == pytest.approx(1.0, abs=1e-3)
     assert c.patient_seen_fraction == pytest.approx(0.0, abs=1e-3)
+
+
+def test_step_starts_computed_by_hand():
+    m = small_map()  # 10 min, then a 21-day wait and 20 min, then a 60-min wait and 5 min
+    starts = m.step_starts_days()
+    assert starts[0] == 0.0
+    assert starts[1] == pytest.approx((10 + 30240) / 1440)
+    assert starts[2] == pytest.approx((10 + 30240 + 20 + 60) / 1440)
+
+
+def test_a_shorter_wait_brings_the_stripes_operation_with_the_maps():
+    """Cut the pre-operative wait to 0: do the map's operation and the stripe's move together?"""
+    hip = load_example_maps()["Hip replacement pathway"]
+    stripe = PRESETS["Hip or knee replacement"]
+    shorter = hip.replace_step(3, wait_minutes=0)
+    moved = shorter.fit_stripe(stripe, hip)
+    op_then, op_now = hip.step_starts_days()[4], shorter.step_starts_days()[4]
+    assert op_now == pytest.approx(op_then - 42)
+    assert moved.episodes[0].start_days == pytest.approx(stripe.episodes[0].start_days - 42)
+    assert moved.episodes[0].start_days - op_now == pytest.approx(stripe.episodes[0].start_days - op_then)
+    assert moved.horizon_days == pytest.approx(stripe.horizon_days - 42)
+    # nothing after the operation changed, so neither did the patient's work after the map
+    before, after = hip.coverage(stripe), shorter.coverage(moved)
+    assert after.patient_days_after_map == pytest.approx(before.patient_days_after_map, rel=1e-3)
+    assert after.patient_days_in_waits == pytest.approx(before.patient_days_in_waits - 42 * 0.75, rel=1e-3)
+
+
+def test_fit_stripe_leaves_an_unchanged_map_alone_and_stretches_for_a_longer_one():
+    hip = load_example_maps()["Hip replacement pathway"]
+    stripe = PRESETS["Hip or knee replacement"]
+    assert hip.fit_stripe(stripe, hip) == stripe
+    later = hip.replace_step(8, wait_minutes=300 * 1440)  # after the operation: the stripe does not move
+    moved = later.fit_stripe(stripe, hip)
+    assert moved.episodes == stripe.episodes
+    assert moved.horizon_days == pytest.approx(later.lead_time_days)
+    with pytest.raises(ValueError, match="'drawn_for' of fit_stripe must have as many steps as this map"):
+        small_map().fit_stripe(stripe, hip)
 
 
 @pytest.mark.parametrize("make, message", [
@@ -159,9 +219,12 @@ def test_holding_a_server_longer_never_raises_pce_or_capacity(ss):
 @given(st.lists(steps, min_size=1, max_size=6), st.sampled_from(sorted(PRESETS)))
 def test_coverage_fractions_are_fractions(ss, preset):
     c = ValueStreamMap(ss).coverage(PRESETS[preset])
-    for v in (c.seen_fraction, c.patient_seen_fraction, c.professional_seen_fraction,
-              c.patient_in_waits_fraction, c.patient_after_map_fraction, c.patient_in_occupancy_fraction):
+    for v in (c.step_time_fraction, c.patient_seen_fraction, c.professional_seen_fraction,
+              c.patient_in_waits_fraction, c.patient_outside_map_fraction, c.patient_in_occupancy_fraction):
         assert 0.0 <= v <= 1.0
+    parts = (c.patient_days_in_steps + c.patient_days_in_occupancy + c.patient_days_in_waits
+             + c.patient_days_before_map + c.patient_days_after_map)
+    assert parts == pytest.approx(c.patient_days, rel=1e-6, abs=1e-6)
 
 
 def test_parallel_servers_move_the_bottleneck():

@@ -10,6 +10,7 @@ from course import plots
 from course.answers import format_answer, read_cell
 from course.agency import PRESETS, agency_profile, summarize
 from course.services import classify
+from course.value_stream import load_example_maps
 from course.widgets import AgencyExplorer, ServiceExplorer, ValueStreamExplorer
 
 
@@ -116,14 +117,30 @@ def test_value_stream_explorer_updates_measures_and_coverage():
     vsm = ex.map
     assert vsm.steps[3].process_minutes == 120
     assert f"{vsm.process_cycle_efficiency:.3%}" in ex.readout.value
-    stripe = PRESETS["Adult type 2 diabetes"]
-    stripe = stripe.replace(horizon_days=max(stripe.horizon_days, vsm.lead_time_days))
-    cov = vsm.coverage(agency_profile(stripe))
-    assert f"{cov.seen_fraction:.2%}" in ex.readout.value
+    shipped = load_example_maps()["A year of adult type 2 diabetes care"]
+    cov = vsm.coverage(agency_profile(vsm.fit_stripe(PRESETS["Adult type 2 diabetes"], shipped)))
+    assert f"<td>{cov.patient_days_in_waits:.1f}</td>" in ex.readout.value
     assert ex.coverage == cov
     ex.pathway.value = "Hip replacement pathway"
     assert ex.map.name == "Hip replacement pathway"
     assert "Hip replacement pathway" in ex.description
+
+
+def test_value_stream_explorer_moves_the_stripe_with_the_map():
+    """Cut the pre-operative wait to 0: does the stripe's operation move with the map's, leaving the work after the map as it was?"""
+    ex = ValueStreamExplorer("Hip replacement pathway")
+    after_then = ex.coverage.patient_days_after_map
+    gap_then = ex.stripe.params.episodes[0].start_days - ex.map.step_starts_days()[4]
+    ex.step.value = 3
+    ex.wait_days.value = 0
+    op_now = ex.map.step_starts_days()[4]
+    assert op_now == pytest.approx(120.1 - 42, abs=0.1)
+    assert ex.stripe.params.episodes[0].start_days - op_now == pytest.approx(gap_then)
+    assert ex.coverage.patient_days_after_map == pytest.approx(after_then, rel=1e-3)
+    assert f"<td>{after_then:.1f}</td>" in ex.readout.value
+    # the bars drawn for the operation and the stripe's dip are both about 42 days earlier
+    dip = ex.stripe.times_days[ex.stripe.professional.argmax()]
+    assert dip == pytest.approx(op_now, abs=3.5)
 
 
 def test_value_stream_explorer_shows_how_long_a_step_holds_a_bed():

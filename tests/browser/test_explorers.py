@@ -120,8 +120,7 @@ def expect_value_stream(root, ex: ValueStreamExplorer) -> list[dict]:
     vsm = vsm0.replace_step(step, wait_minutes=readout(root, ex.wait_days.description) * MINUTES_PER_DAY,
                             process_minutes=readout(root, ex.process_minutes.description),
                             value_added=checkbox(root, ex.value_added.description).is_checked())
-    params = PRESETS[vsm.agency_preset]
-    profile = agency_profile(params.replace(horizon_days=max(params.horizon_days, vsm.lead_time_days)))
+    profile = agency_profile(vsm.fit_stripe(PRESETS[vsm.agency_preset], vsm0))
     demand, available = readout(root, ex.demand.description), readout(root, ex.available.description)
     cov = vsm.coverage(profile)
     rows = {
@@ -130,9 +129,9 @@ def expect_value_stream(root, ex: ValueStreamExplorer) -> list[dict]:
         "Value-added time": f"{vsm.value_added_minutes:.0f} minutes",
         "Process cycle efficiency": f"{vsm.process_cycle_efficiency:.3%}",
         "Takt time": f"{takt_time_minutes(available, demand):.1f} minutes per patient",
-        "Journey's agency-time inside the steps": f"{cov.seen_fraction:.2%}",
-        "Patient's agency in what the map calls waiting": f"{cov.patient_in_waits_fraction:.0%}",
-        "Patient's agency after the map ends": f"{cov.patient_after_map_fraction:.0%}",
+        "In the map's steps": f"{cov.patient_days_in_steps + cov.patient_days_in_occupancy:.1f}",
+        "In what the map calls waiting": f"{cov.patient_days_in_waits:.1f}",
+        "After the map ends": f"{cov.patient_days_after_map:.1f}",
     }
     return [{"rows": rows, "description": describe_value_stream(vsm, profile)}]
 
@@ -140,8 +139,7 @@ def expect_value_stream(root, ex: ValueStreamExplorer) -> list[dict]:
 def read_value_stream(root) -> dict:
     rows = table(root)
     wanted = ("Lead time", "Process time", "Value-added time", "Process cycle efficiency", "Takt time",
-              "Journey's agency-time inside the steps", "Patient's agency in what the map calls waiting",
-              "Patient's agency after the map ends")
+              "In the map's steps", "In what the map calls waiting", "After the map ends")
     return {"rows": {k: rows.get(k) for k in wanted}, "description": figure(root)["alt"]}
 
 
