@@ -105,7 +105,7 @@ def bench_value_stream(repeats):
         ex._suspended -= 1
         vsm, prof = ex.map, ex._profile()
         vsm.coverage(prof)
-        plots.update_value_stream(ex.artists, vsm, prof)
+        plots.update_value_stream(ex.artists, vsm, prof, xmax_days=ex._shipped_days())
         ex._draw()
 
     def full_callback(i):

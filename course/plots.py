@@ -361,14 +361,21 @@ def draw_value_stream(ax, vsm: ValueStreamMap, profile: AgencyProfile) -> ValueS
     return ValueStreamArtists(ax, w, p, tk, stripe, o)
 
 
-def update_value_stream(artists: ValueStreamArtists, vsm: ValueStreamMap, profile: AgencyProfile):
+def update_value_stream(artists: ValueStreamArtists, vsm: ValueStreamMap, profile: AgencyProfile,
+                        *, xmax_days: float = 0.0):
+    """Show ``vsm`` over ``profile`` in place.
+
+    The time axis reaches at least ``xmax_days``: an explorer passes the
+    extent of the pathway as shipped, so that shortening a wait keeps the axis
+    (and the fast redraw) instead of shrinking it.
+    """
     waits, procs, held, ticks = _vsm_geometry(vsm)
     artists.waits.set_verts(waits)
     artists.processes.set_verts(procs)
     artists.occupied.set_verts(held)
     artists.ticks.set_segments(ticks)
     update_agency(artists.stripe, [profile])
-    artists.ax.set_xlim(0, max(profile.params.horizon_days, vsm.lead_time_days))
+    artists.ax.set_xlim(0, max(profile.params.horizon_days, vsm.lead_time_days, xmax_days))
     _redraw(artists.ax)
     return artists
 

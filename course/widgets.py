@@ -758,6 +758,11 @@ class ValueStreamExplorer(_Explorer):
         drawn_for = self.maps[self.pathway.value]
         return agency_profile(self._map.fit_stripe(PRESETS[drawn_for.agency_preset], drawn_for))
 
+    def _shipped_days(self) -> float:
+        """How many days the pathway as shipped spans (map or stripe): the time axis keeps at least this."""
+        drawn_for = self.maps[self.pathway.value]
+        return max(PRESETS[drawn_for.agency_preset].horizon_days, drawn_for.lead_time_days)
+
     def _load(self, name):
         self._map = self.maps[name]
         self._suspended += 1
@@ -825,5 +830,5 @@ class ValueStreamExplorer(_Explorer):
             ("In what the map calls waiting", f"{cov.patient_days_in_waits:.1f}"),
             ("After the map ends", f"{cov.patient_days_after_map:.1f}"),
         ])
-        plots.update_value_stream(self.artists, vsm, profile)
+        plots.update_value_stream(self.artists, vsm, profile, xmax_days=self._shipped_days())
         self._render(plots.describe_value_stream(vsm, profile))

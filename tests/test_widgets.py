@@ -129,6 +129,7 @@ def test_value_stream_explorer_updates_measures_and_coverage():
 def test_value_stream_explorer_moves_the_stripe_with_the_map():
     """Cut the pre-operative wait to 0: does the stripe's operation move with the map's, leaving the work after the map as it was?"""
     ex = ValueStreamExplorer("Hip replacement pathway")
+    xlim_then = ex.ax.get_xlim()
     after_then = ex.coverage.patient_days_after_map
     gap_then = ex.stripe.params.episodes[0].start_days - ex.map.step_starts_days()[4]
     ex.step.value = 3
@@ -141,6 +142,10 @@ def test_value_stream_explorer_moves_the_stripe_with_the_map():
     # the bars drawn for the operation and the stripe's dip are both about 42 days earlier
     dip = ex.stripe.times_days[ex.stripe.professional.argmax()]
     assert dip == pytest.approx(op_now, abs=3.5)
+    # the stripe now ends 42 days sooner, but the time axis keeps the shipped pathway's year,
+    # so the figure's layout (and the fast redraw) is unchanged
+    assert ex.stripe.params.horizon_days == pytest.approx(365 - 42)
+    assert ex.ax.get_xlim() == xlim_then == (0.0, 365.0)
 
 
 def test_value_stream_explorer_shows_how_long_a_step_holds_a_bed():
