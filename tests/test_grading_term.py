@@ -47,10 +47,12 @@ def term(tmp_path_factory):
     out = base / "out"
 
     def grade(download):
-        B.run_grade(str(root), str(base / download), str(out), assignment=A)
+        steps["stdout"] = B.run_grade(str(root), str(base / download), str(out), assignment=A).stdout
         return B.read_csv(str(out))
 
-    steps = {"new": grade("new.zip"), "old": grade("old.zip")}
+    steps = {}
+
+    steps.update(new=grade("new.zip"), old=grade("old.zip"))
     steps["old_gradebook"] = _gradebook_score(root, "10031")
     steps["new_again"] = grade("new.zip")
     # the instructor corrects Question 2a's key (30 -> 40 minutes) and grades the same download again
@@ -83,3 +85,22 @@ def test_a_corrected_key_regrades_everyone_and_audits_each_changed_score(term):
     assert set(changed) == {("10031", "check_q2a"), ("10040", "check_q2a")}
     before, after, why = changed[("10031", "check_q2a")]
     assert (before, after) == ("1", "0") and "solutions changed" in why
+    assert "solutions changed in  check_q2a: only these cells' scores were changed" in term["stdout"]
+
+
+def test_a_regrade_after_a_changed_key_keeps_the_other_questions_scores():
+    """Only the cells whose tests changed take the new scores; a change elsewhere (another code
+    cell, a data file) regrades everything."""
+    from course.grading.runner import _changed_cells, _keep_unchanged_scores
+    before = {"nb:check_q1": "a", "nb:check_q2a": "b", "nb:": "x"}
+    assert _changed_cells(before, dict(before, **{"nb:check_q2a": "c"})) == {("nb", "check_q2a")}
+    assert _changed_cells(before, dict(before, **{"nb:": "y"})) is None
+    assert _changed_cells(before, dict(before, **{":data.csv": "z"})) is None
+    assert _changed_cells(None, before) is None
+    previous = {"grades": {"nb": {"grades": {"check_q1": {"auto_score": 2.0}, "check_q2a": {"auto_score": 1.0},
+                                             "task_4": {"auto_score": None, "needs_manual_grade": True}}}}}
+    result = {"grades": {"nb": {"grades": {"check_q1": {"auto_score": 0.0}, "check_q2a": {"auto_score": 0.0},
+                                           "task_4": {"auto_score": None, "needs_manual_grade": True}}}}}
+    assert _keep_unchanged_scores(result, previous, {("nb", "check_q2a")}) == 1
+    got = {g: v["auto_score"] for g, v in result["grades"]["nb"]["grades"].items()}
+    assert got == {"check_q1": 2.0, "check_q2a": 0.0, "task_4": None}

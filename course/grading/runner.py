@@ -143,6 +143,64 @@ def _definition_hash(source_dir):
     return h.hexdigest()[:16]
 
 
+def _cell_fingerprints(source_dir):
+    """``{"<notebook>:<grade_id>": digest}`` of every scored cell of the solutions, and one digest per
+    notebook (``"<notebook>:"``) of everything else that could change a score (the other code cells).
+
+    Comparing two runs' fingerprints says which questions a change to ``solutions/`` touched.
+    """
+    import nbformat
+    out = {}
+    for path in sorted(glob.glob(os.path.join(source_dir, "*.ipynb"))):
+        name = os.path.splitext(os.path.basename(path))[0]
+        try:
+            nb = nbformat.read(path, as_version=4)
+        except Exception:  # an unreadable notebook: nothing can be kept from before
+            out[name + ":"] = "unreadable"
+            continue
+        rest = hashlib.sha256()
+        for cell in nb.cells:
+            md = cell.get("metadata", {}).get("nbgrader", {})
+            if isinstance(md, dict) and md.get("grade") and isinstance(md.get("grade_id"), str):
+                h = hashlib.sha256(f"{cell.cell_type}|{md.get('points')}|{cell.source}".encode())
+                out[f"{name}:{md['grade_id']}"] = h.hexdigest()[:16]
+            elif cell.cell_type == "code":
+                rest.update(cell.source.encode() + b"\0")
+        out[name + ":"] = rest.hexdigest()[:16]
+    for path in sorted(glob.glob(os.path.join(source_dir, "**", "*"), recursive=True)):
+        if os.path.isfile(path) and not path.endswith(".ipynb"):  # data files the notebooks read
+            with open(path, "rb") as fh:
+                out[":" + os.path.relpath(path, source_dir)] = hashlib.sha256(fh.read()).hexdigest()[:16]
+    return out
+
+
+def _changed_cells(before, after):
+    """The scored cells a change of the solutions touched (``{(notebook, grade_id)}``), or ``None`` when a
+    change outside the scored cells (another code cell, a data file) may have changed any score."""
+    if not before:
+        return None
+    keys = set(before) | set(after)
+    if any(before.get(k) != after.get(k) for k in keys if k.endswith(":") or k.startswith(":")):
+        return None
+    return {tuple(k.split(":", 1)) for k in keys if before.get(k) != after.get(k)}
+
+
+def _keep_unchanged_scores(result, previous, changed):
+    """After a change to the solutions touched only ``changed`` cells, the other cells keep the
+    automatic scores recorded before: a regrade changes only the questions whose tests changed."""
+    kept = 0
+    for nb, data in result.get("grades", {}).items():
+        old = ((previous.get("grades") or {}).get(nb) or {}).get("grades", {})
+        for gid, g in data.get("grades", {}).items():
+            if (nb, gid) in changed or g.get("needs_manual_grade") or gid not in old:
+                continue
+            was = old[gid].get("auto_score")
+            if was is not None and was != g.get("auto_score"):
+                g["auto_score"] = was
+                kept += 1
+    return kept
+
+
 @functools.lru_cache(maxsize=1)
 def _alembic_head():
     """The gradebook schema version nbgrader stamps into a new gradebook, or None.
@@ -508,6 +566,9 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
     max_score = _max_score(db_url, course_id, A)
     salt = (f"{GRADER_VERSION}|{A}|{_definition_hash(os.path.join(solutions, A))}|{timeout}"
             f"|feedback={opts.feedback}")
+    settings = f"{GRADER_VERSION}|{A}|{timeout}|feedback={opts.feedback}"  # the key without the solutions
+    fingerprints = _cell_fingerprints(os.path.join(solutions, A))
+    regraded_cells = set()
 
     try:
         subs, unmatched = _collect.collect_submissions(opts.submissions, A, opts.lms_pattern)
@@ -598,11 +659,16 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
             notes = task["notes"] + _neutralised_notes(result)
             previous = journal.last_graded(sid)
             if previous is not None and previous.get("key") != task["key"]:
-                why = ("the same submission, graded again after the solutions changed"
-                       if previous.get("content") == task["content"] else "a new submission")
+                same = previous.get("content") == task["content"]
+                why = "the same submission, graded again after the solutions changed" if same else "a new submission"
+                changed = (_changed_cells(previous.get("cells"), fingerprints)
+                           if same and previous.get("settings") == settings else None)
+                if changed is not None:
+                    _keep_unchanged_scores(result, previous, changed)
+                    regraded_cells.update(changed)
                 audit.extend(_changed_scores(sid, previous.get("grades") or {}, result["grades"], why))
             entry = {"student_id": sid, "key": task["key"], "status": "graded", "order": task["order"],
-                     "content": task["content"],
+                     "content": task["content"], "settings": settings, "cells": fingerprints,
                      "score": score[0] if score else 0.0, "max_score": max_score,
                      "reason": "; ".join(notes), "grades": result["grades"],
                      "neutralised": result.get("neutralised", []),
@@ -659,6 +725,9 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
              f"{timings['checks']:.1f} s, grading {timings['grading']:.1f} s, "
              f"report {timings['report']:.1f} s",
              f"{'output':<22}{out}"]
+    if regraded_cells:
+        lines.append(f"{'solutions changed in':<22}{', '.join(sorted(g for _, g in regraded_cells))}: "
+                     "only these cells' scores were changed (see audit.csv)")
     if unmatched:
         lines.append(f"{'ignored files':<22}{', '.join(unmatched[:10])}"
                      + (" ..." if len(unmatched) > 10 else ""))
