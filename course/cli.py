@@ -78,12 +78,17 @@ def build_parser():
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.add_argument("--no-feedback", dest="feedback", action="store_false",
                    help="do not write feedback pages (faster; grades and the report as usual)")
+    g.add_argument("--cluster", default=None, metavar="ADDRESS",
+                   help="grade on the workers of a Dask distributed cluster whose scheduler is at "
+                        "ADDRESS (for example tcp://10.0.0.5:8786); this machine still records every "
+                        "result. Default: worker processes on this machine (see docs/grading.md)")
     f = sub.add_parser("feedback", help="write feedback pages again, with tutors' marks and comments",
                        description="Render every graded student's feedback page of ASSIGNMENT from the "
                                    "course gradebook: automatic marks, tutor marks and comments, no mark "
                                    "schemes or keys. Grades nothing.")
     f.add_argument("assignment", help="assignment name")
-    f.add_argument("--out", default="graded", help="output folder; pages go to OUT/feedback (default: ./graded)")
+    f.add_argument("--out", default="graded", help="output folder; pages go to OUT/feedback and, one per notebook, to "
+                   "the course's feedback/ folder for nbgrader release_feedback (default: ./graded)")
     _course_options(f)
     x = sub.add_parser("export", help="write an assignment's grades for the LMS gradebook to import",
                        description="Write ASSIGNMENT's grades (automatic and tutor marks) as a Canvas or Moodle "
@@ -117,7 +122,7 @@ def main(argv=None) -> int:
                                 out=args.out, jobs=args.jobs or 0, db=args.db,
                                 timeout=args.timeout, course_root=args.course_root,
                                 lms_pattern=args.lms_pattern, memory_mb=args.memory_mb,
-                                quiet=args.quiet, feedback=args.feedback)
+                                quiet=args.quiet, feedback=args.feedback, cluster=args.cluster)
             return run_grade(opts)
         except GradingSetupError as exc:
             print(f"coproduction-course grade: error: {exc}", file=sys.stderr)

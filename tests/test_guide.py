@@ -263,6 +263,19 @@ def after_hub_grading(term: Term):
     assert row["status"] == "graded" and float(row["auto_points"]) == 15, row
 
 
+def student_fetches_feedback(term: Term):
+    """The student fetches the released feedback: the clean page, not nbgrader's with the mark scheme."""
+    home = term.base / "student"
+    proc = subprocess.run(shlex.split(f"nbgrader fetch_feedback {EX3} --course coproduction-of-health"), cwd=home,
+                          env=term.env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    pages = list((home / EX3 / "feedback").glob("*/*.html"))
+    assert len(pages) == 1, pages
+    page = pages[0].read_text(encoding="utf-8")
+    assert "awaiting your tutor" in page and "Content-Security-Policy" in page
+    assert "MARK SCHEME" not in page and "Level descriptors" not in page and "_key = {" not in page
+
+
 def after_student_lab(term: Term):
     """A student's JupyterLab on the hub: the Assignments panel stays, the instructor parts are off."""
     import json
@@ -313,6 +326,8 @@ HOOKS = {
     (f"nbgrader release_assignment {EX3}", 1): (None, None),
     (f"nbgrader collect {EX3}", 1): (student_fetches_and_submits, None),
     (f"coproduction-course grade {EX3} submitted/", 1): (None, after_hub_grading),
+    (f"coproduction-course feedback {EX3}", 1): (None, None),
+    (f"nbgrader release_feedback {EX3}", 1): (None, student_fetches_feedback),
     ('mkdir -p "$(jupyter --config-dir)" && cp -r jupyter-config/hub-student/.', 1): (None, after_student_lab),
 }
 
