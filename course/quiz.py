@@ -26,7 +26,10 @@ Correct. Users are coproducers of the outcome.
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import dataclass
+from importlib import resources
 from numbers import Integral
 from typing import Mapping, Optional
 
@@ -36,6 +39,7 @@ __all__ = [
     "Question",
     "Feedback",
     "check_answer",
+    "question_from_bank",
     "SortingRow",
     "compare_sorting",
     "format_sorting",
@@ -170,6 +174,42 @@ def check_answer(question: Question, choice) -> Feedback:
     return Feedback(False, f'Not quite. The answer is "{question.right_option}".{tail}')
 
 
+def _bank() -> dict:
+    text = resources.files("course").joinpath("data/self_checks.json").read_text(encoding="utf-8")
+    return json.loads(text)["questions"]
+
+
+def question_from_bank(key: str) -> Question:
+    """A lesson's self-check question, read from ``course/data/self_checks.json``.
+
+    The bank keeps the right answer (as the text of the right option) out of
+    the lesson's code, where ``answer=1`` would show it, and be read as "the
+    first option" by someone who does not count from 0.
+
+    Examples
+    --------
+    >>> q = question_from_bank("start_here_run_a_cell")
+    >>> q.options
+    ('Enter', 'Shift + Enter', 'Ctrl + S')
+    >>> check_answer(q, "Shift + Enter").correct
+    True
+    >>> question_from_bank("lesson9")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    ValueError: 'key' must be one of 'start_here_run_a_cell', 'lesson1_lab_test', ... Got 'lesson9' instead.
+    """
+    bank = _bank()
+    if not isinstance(key, str) or key not in bank:
+        allowed = ", ".join(repr(k) for k in bank)
+        raise ValueError(f"'key' must be one of {allowed}. Got {key!r} instead.")
+    entry = bank[key]
+    options = tuple(entry["options"])
+    if entry["answer"] not in options:
+        raise ValueError(f"'answer' of self-check {key!r} must be one of its options. Got {entry['answer']!r} instead.")
+    return Question(entry["prompt"], options=options, answer=options.index(entry["answer"]),
+                    explanation=entry.get("explanation", ""))
+
+
 @dataclass(frozen=True)
 class SortingRow:
     """One service in the sorting activity: the learner's label beside the course's."""
@@ -183,17 +223,34 @@ class SortingRow:
     dispute: str
 
 
-def _normalise_label(label, service: str) -> str:
+def _normalise_label(label, service: str, where: str = "guesses") -> str:
     if isinstance(label, str):
         key = label.strip().lower().replace("-", " ")
         for allowed in LABELS:
             if key == allowed.replace("-", " "):
                 return allowed
     allowed = ", ".join(repr(x) for x in LABELS)
-    raise ValueError(f"The label for {service!r} must be one of {allowed}. Got {label!r} instead.")
+    raise ValueError(f"The label for {service!r} in {where} must be one of {allowed}. Got {label!r} instead.")
 
 
-def compare_sorting(guesses: Mapping[str, str], catalogue: Optional[tuple] = None) -> tuple:
+def _callers_name(value, default: str, depth: int = 2) -> str:
+    """The name a caller's code gives ``value`` (``my_guesses`` in a lesson), else ``default``.
+
+    Only used to word error messages: a learner should read the name they typed.
+    """
+    try:
+        frame = sys._getframe(depth)
+    except ValueError:  # pragma: no cover - no such frame
+        return default
+    for scope in (frame.f_locals, frame.f_globals):
+        for name, bound in scope.items():
+            if bound is value and not name.startswith("_"):
+                return name
+    return default
+
+
+def compare_sorting(guesses: Mapping[str, str], catalogue: Optional[tuple] = None, *,
+                    name: Optional[str] = None) -> tuple:
     """Set the learner's labels beside the course's labels and the classifier's scores.
 
     Parameters
@@ -203,6 +260,10 @@ def compare_sorting(guesses: Mapping[str, str], catalogue: Optional[tuple] = Non
         "product-like", "mixed" or "pure service".
     catalogue : tuple of CatalogueEntry, optional
         Defaults to :func:`course.services.load_catalogue`.
+    name : str, optional
+        What error messages call ``guesses``.  By default, the name the
+        calling code gives it (``my_guesses`` in Lesson 1), so a learner
+        reads the name they typed.
 
     Returns
     -------
@@ -214,24 +275,26 @@ def compare_sorting(guesses: Mapping[str, str], catalogue: Optional[tuple] = Non
     >>> rows = compare_sorting({"Cataract surgery": "product-like", "Asthma self-management": "mixed"})
     >>> [(r.course_label, r.agrees) for r in rows]
     [('product-like', True), ('pure service', False)]
-    >>> compare_sorting({"Knitting": "mixed"})  # doctest: +ELLIPSIS
+    >>> my_guesses = {"Knitting": "mixed"}
+    >>> compare_sorting(my_guesses)  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: 'guesses' must name services in the catalogue: 'Hip or knee replacement ...'. Got 'Knitting' instead.
+    ValueError: 'my_guesses' must name services in the catalogue: 'Hip or knee replacement ...'. Got 'Knitting' instead.
     """
+    where = name if name is not None else _callers_name(guesses, "guesses")
     if not isinstance(guesses, Mapping):
         raise TypeError(
-            f"'guesses' must be a dict of service name to label. Got {type(guesses).__name__} instead."
+            f"'{where}' must be a dict of service name to label. Got {type(guesses).__name__} instead."
         )
     entries = load_catalogue() if catalogue is None else tuple(catalogue)
     by_name = {e.name.lower(): e for e in entries}
     rows = []
-    for name, label in guesses.items():
-        entry = by_name.get(name.strip().lower()) if isinstance(name, str) else None
+    for service, label in guesses.items():
+        entry = by_name.get(service.strip().lower()) if isinstance(service, str) else None
         if entry is None:
             allowed = ", ".join(repr(e.name) for e in entries)
-            raise ValueError(f"'guesses' must name services in the catalogue: {allowed}. Got {name!r} instead.")
-        yours = _normalise_label(label, entry.name)
+            raise ValueError(f"'{where}' must name services in the catalogue: {allowed}. Got {service!r} instead.")
+        yours = _normalise_label(label, entry.name, where)
         rows.append(SortingRow(
             service=entry.name,
             your_label=yours,
@@ -325,6 +388,17 @@ class MultipleChoice:
         self.button.on_click(lambda _button: self.check())
         self.ui = W.VBox([self.prompt, self.choices, self.button, self.feedback])
         self.ui.add_class("course-self-check")
+
+    @classmethod
+    def from_bank(cls, key: str) -> "MultipleChoice":
+        """The self-check panel for a lesson's question ``key``; see :func:`question_from_bank`.
+
+        Examples
+        --------
+        >>> MultipleChoice.from_bank("lesson4_lab_pce").question.options
+        ('It doubled', 'It stayed the same', 'It halved')
+        """
+        return cls(question_from_bank(key))
 
     def check(self) -> Feedback:
         """Check the chosen option and show the feedback under the question."""

@@ -63,9 +63,35 @@ __all__ = [
     "takt_time_minutes",
     "load_example_maps",
     "MINUTES_PER_DAY",
+    "days",
+    "hours",
 ]
 
 MINUTES_PER_DAY = 1440.0
+
+
+def days(n: float) -> float:
+    """``n`` days in minutes, the unit of :class:`Step`: ``wait_minutes=days(7)``.
+
+    Examples
+    --------
+    >>> days(7)
+    10080.0
+    >>> Step("Infusion", process_minutes=120, wait_minutes=days(7)).wait_minutes
+    10080.0
+    """
+    return check_real(n, "n", "days", low=0, high=1e9 / MINUTES_PER_DAY) * MINUTES_PER_DAY
+
+
+def hours(n: float) -> float:
+    """``n`` hours in minutes, the unit of :class:`Step`: ``process_minutes=hours(2)``.
+
+    Examples
+    --------
+    >>> hours(2.5)
+    150.0
+    """
+    return check_real(n, "n", "hours", low=0, high=1e9 / 60) * 60.0
 
 
 @dataclass(frozen=True)
@@ -326,8 +352,44 @@ class ValueStreamMap:
         return self.bottleneck.minutes_per_patient <= self.takt_time_minutes(
             available_minutes=available_minutes, demand=demand)
 
-    def replace_step(self, index: int, **changes) -> "ValueStreamMap":
-        """A new map with step ``index`` changed (maps are immutable).
+    def step_index(self, step) -> int:
+        """The position (from 0) of the step named ``step``; an int is checked and returned as it is.
+
+        Examples
+        --------
+        >>> m = ValueStreamMap([Step("Referral", 10), Step("Consultation", 20)])
+        >>> m.step_index("Consultation"), m.step_index(0)
+        (1, 0)
+        >>> m.step_index("Operation")
+        Traceback (most recent call last):
+        ...
+        ValueError: 'step' must be the name of a step of this map: 'Referral', 'Consultation'. Got 'Operation' instead.
+        """
+        if isinstance(step, str):
+            wanted = step.strip().lower()
+            found = [i for i, s in enumerate(self.steps) if s.name.strip().lower() == wanted]
+            if len(found) == 1:
+                return found[0]
+            names = ", ".join(repr(s.name) for s in self.steps)
+            if not found:
+                raise ValueError(f"'step' must be the name of a step of this map: {names}. Got {step!r} instead.")
+            raise ValueError(
+                f"'step' must name exactly one step, but {len(found)} steps are called {step!r} "
+                f"(positions {found}, counting from 0): give one of those positions instead."
+            )
+        if isinstance(step, bool) or not isinstance(step, (int, np.integer)) \
+                or not -len(self.steps) <= step < len(self.steps):
+            raise IndexError(
+                f"'index' of replace_step must be an int in [0, {len(self.steps) - 1}]. Got {step!r} instead."
+            )
+        return int(step) % len(self.steps)
+
+    def replace_step(self, step, **changes) -> "ValueStreamMap":
+        """A new map with one step changed (maps are immutable).
+
+        ``step`` is the step's name, as the map shows it (any letter case),
+        or its position counting from 0 (older code; a name cannot be
+        mistaken for the step after it).
 
         When ``process_minutes`` changes and ``occupied_minutes`` is not given,
         a step that was occupied only during its process time stays so; a step
@@ -337,13 +399,12 @@ class ValueStreamMap:
         Examples
         --------
         >>> m = ValueStreamMap([Step("A", 10, 0), Step("B", 10, 80)])
-        >>> m.replace_step(1, wait_minutes=0).process_cycle_efficiency
+        >>> m.replace_step("B", wait_minutes=0).process_cycle_efficiency
         1.0
+        >>> m.replace_step(1, wait_minutes=0) == m.replace_step("B", wait_minutes=0)
+        True
         """
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)) or not -len(self.steps) <= index < len(self.steps):
-            raise IndexError(
-                f"'index' of replace_step must be an int in [0, {len(self.steps) - 1}]. Got {index!r} instead."
-            )
+        index = self.step_index(step)
         steps = list(self.steps)
         old = steps[index]
         if "process_minutes" in changes and "occupied_minutes" not in changes:

@@ -151,3 +151,49 @@ def test_sorting_row_is_a_value():
     """Are sorting rows plain immutable values a test can compare?"""
     row = SortingRow("s", "mixed", "mixed", 0.5, True, False, "")
     assert row == SortingRow("s", "mixed", "mixed", 0.5, True, False, "")
+
+
+def test_sorting_errors_name_the_learners_own_variable():
+    """Does a misspelt service in my_guesses give an error about 'my_guesses', not the internal 'guesses'?"""
+    my_guesses = {"Cataract surgey": "product-like"}
+    with pytest.raises(ValueError) as err:
+        compare_sorting(my_guesses)
+    assert str(err.value).startswith("'my_guesses' must name services in the catalogue: ")
+    assert "'guesses'" not in str(err.value)
+    my_guesses = {"Cataract surgery": "product"}
+    with pytest.raises(ValueError, match=r"^The label for 'Cataract surgery' in my_guesses must be one of "):
+        compare_sorting(my_guesses)
+    with pytest.raises(ValueError, match=r"^'the table' must name services"):
+        compare_sorting({"Knitting": "mixed"}, name="the table")
+
+
+def test_every_lesson_question_in_the_bank_is_well_formed():
+    """Is every bank question a valid Question whose right option is the bank's answer text?"""
+    import json
+    from importlib import resources
+
+    from course.quiz import question_from_bank
+
+    bank = json.loads(resources.files("course").joinpath("data/self_checks.json").read_text(encoding="utf-8"))
+    questions = bank["questions"]
+    assert len(questions) == 8  # one per lesson, 00 to 07
+    for key, entry in questions.items():
+        q = question_from_bank(key)
+        assert q.right_option == entry["answer"]
+        assert check_answer(q, entry["answer"]).correct
+        assert sum(check_answer(q, o).correct for o in q.options) == 1
+    # the right answers do not all sit in the same place (the pattern would give them away)
+    positions = {question_from_bank(k).answer for k in questions}
+    assert positions == {0, 1, 2}
+    assert question_from_bank("lesson4_lab_pce").right_option == "It stayed the same"
+
+
+def test_a_panel_from_the_bank_checks_like_one_built_by_hand():
+    """Does MultipleChoice.from_bank give a panel that marks the bank's answer right and the others wrong?"""
+    mc = MultipleChoice.from_bank("start_here_run_a_cell")
+    mc.choices.value = "Enter"
+    assert not mc.check().correct
+    mc.choices.value = "Shift + Enter"
+    assert mc.check().correct and "Correct." in mc.feedback.value
+    with pytest.raises(ValueError, match=r"^'key' must be one of 'start_here_run_a_cell', .* Got 'q1' instead\.$"):
+        MultipleChoice.from_bank("q1")

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from course.agency import PRESETS, AgencyParams, Episode, agency_profile
-from course.value_stream import Step, ValueStreamMap, load_example_maps, takt_time_minutes
+from course.value_stream import Step, ValueStreamMap, days, hours, load_example_maps, takt_time_minutes
 
 
 def small_map():
@@ -337,3 +337,37 @@ def test_example_hip_map_bottleneck_is_the_ward():
 def test_servers_must_be_a_positive_int(servers):
     with pytest.raises(ValueError, match=r"'servers' of Step must be an int in \[1, inf\)"):
         Step("x", 10, servers=servers)
+
+
+def test_a_step_is_changed_by_its_name_as_by_its_position():
+    """Does replace_step("Pre-operative assessment", ...) change that step, the same as the old position 3?"""
+    hip = load_example_maps()["Hip replacement pathway"]
+    by_name = hip.replace_step("Pre-operative assessment", wait_minutes=days(14))
+    assert by_name == hip.replace_step(3, wait_minutes=14 * 1440)
+    assert by_name.steps[3].name == "Pre-operative assessment" and by_name.steps[3].wait_minutes == 20160
+    # six weeks (60480 min) cut to two: the lead time falls by exactly 28 days
+    assert hip.lead_time_days - by_name.lead_time_days == pytest.approx(28.0)
+    # letter case and stray spaces in the name do not matter
+    assert hip.replace_step("  pre-operative ASSESSMENT", wait_minutes=0) == hip.replace_step(3, wait_minutes=0)
+
+
+def test_a_wrong_or_shared_step_name_is_explained():
+    """Does a misspelt name list the map's steps, and a name shared by several steps give their positions?"""
+    hip = load_example_maps()["Hip replacement pathway"]
+    with pytest.raises(ValueError) as err:
+        hip.replace_step("Wait for surgery", wait_minutes=0)
+    assert "'step' must be the name of a step of this map: 'GP appointment and referral'" in str(err.value)
+    assert str(err.value).endswith("Got 'Wait for surgery' instead.")
+    diabetes = load_example_maps()["A year of adult type 2 diabetes care"]
+    with pytest.raises(ValueError, match=r"3 steps are called 'Nurse review' \(positions \[3, 4, 5\], counting from 0\)"):
+        diabetes.replace_step("Nurse review", wait_minutes=0)
+    assert diabetes.replace_step(4, wait_minutes=0).steps[4].wait_minutes == 0  # the position still works
+
+
+def test_days_and_hours_give_minutes():
+    """Are days(7) and hours(2) the minutes a Step expects (10080 and 120)?"""
+    assert days(7) == 10080.0 and days(0.5) == 720.0 and hours(2) == 120.0
+    with pytest.raises(ValueError, match=r"'n' of days must be a float in \[0"):
+        days(-1)
+    with pytest.raises(TypeError, match="Got '7' of type str instead"):
+        days("7")
