@@ -16,6 +16,7 @@ Steps, in order (each depends on the one before):
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import functools
 import glob
 import hashlib
@@ -57,6 +58,7 @@ class GradeOptions:
     memory_mb: int = 2048
     quiet: bool = False
     feedback: bool = True
+    cluster: str | None = None
 
     def __post_init__(self):
         if not isinstance(self.jobs, int) or self.jobs < 0:
@@ -229,6 +231,51 @@ def _create_gradebook(db_url, course_id):
         nbgrader.api.Gradebook(db_url, course_id).close()
 
 
+#: PostgreSQL advisory-lock keys (any two fixed numbers): grade commands sharing one gradebook
+#: (two assignments graded at once) take turns creating its tables, course and assignment, and students.
+_LOCK_SETUP, _LOCK_STUDENTS = 0x636F70726F640001, 0x636F70726F640002
+
+
+@contextlib.contextmanager
+def _setup_lock(db_url):
+    """Hold a PostgreSQL advisory lock while this command creates the gradebook's tables, course and
+    assignment: two commands started at once on a new gradebook would otherwise both create them, and
+    one would fail on the other's rows. (SQLite: a new gradebook file appears in one step, above.)"""
+    if not db_url.startswith("postgresql"):
+        yield
+        return
+    import sqlalchemy
+    from sqlalchemy.pool import NullPool
+    engine = sqlalchemy.create_engine(db_url, poolclass=NullPool)
+    try:
+        with engine.connect() as conn:  # the lock lasts as long as this connection
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": _LOCK_SETUP})
+            conn.commit()
+            yield
+    finally:
+        engine.dispose()
+
+
+def _ensure_student(gb, student):
+    """``update_or_create_student``, safe when another grade command creates the same student at the
+    same moment: on PostgreSQL the creation waits for a lock; a unique-key clash is read back."""
+    from nbgrader.api import InvalidEntry, MissingEntry
+    for attempt in range(3):
+        try:
+            return gb.find_student(student)
+        except MissingEntry:
+            pass
+        try:
+            if gb.engine.dialect.name == "postgresql":  # held until update_or_create_student commits
+                import sqlalchemy
+                gb.db.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _LOCK_STUDENTS})
+            return gb.update_or_create_student(student)
+        except InvalidEntry:  # created by another command meanwhile: read it on the next turn
+            gb.db.rollback()
+            if attempt == 2:
+                raise
+
+
 def _ensure_main_gradebook(config, db_url, template_root, assignment, release_nbs, course_id,
                            template_db=None):
     """Make sure the course gradebook has the assignment with the released cells.
@@ -238,6 +285,13 @@ def _ensure_main_gradebook(config, db_url, template_root, assignment, release_nb
     assignment is generated into the course gradebook, as ``nbgrader generate_assignment``
     would do.
     """
+    with _setup_lock(db_url):
+        _ensure_main_gradebook_locked(config, db_url, template_root, assignment, release_nbs,
+                                      course_id, template_db)
+
+
+def _ensure_main_gradebook_locked(config, db_url, template_root, assignment, release_nbs, course_id,
+                                  template_db):
     from nbgrader.api import Gradebook, MissingEntry
     if template_db and db_url.startswith("sqlite:///"):
         path = db_url[len("sqlite:///"):]
@@ -282,7 +336,7 @@ def _open(db_url, course_id, gb=None):
 def _merge(db_url, course_id, assignment, student, grades, timestamp, gb=None):
     """Copy one worker's grades into the course gradebook (manual scores are kept)."""
     with _open(db_url, course_id, gb) as gb:
-        gb.update_or_create_student(student)
+        _ensure_student(gb, student)
         if timestamp:
             gb.update_or_create_submission(assignment, student, timestamp=timestamp)
         else:
@@ -526,6 +580,11 @@ def run_grade(opts: GradeOptions) -> int:
                   "autograded": cd.get("autograded_directory", "autograded"),
                   "feedback": cd.get("feedback_directory", "feedback")}
     timeout = int(opts.timeout) if float(opts.timeout).is_integer() else opts.timeout
+    pool = _run_pool
+    if opts.cluster:  # the same work on a Dask cluster's workers (an unusable address: a setup error)
+        from .cluster import connect
+        pool = connect(opts.cluster)
+        jobs = pool.cores
 
     _remove_stale_scratch(tempfile.gettempdir())
     scratch_root = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
@@ -534,13 +593,15 @@ def run_grade(opts: GradeOptions) -> int:
         fh.write(str(os.getpid()))
     try:
         return _run(opts, config, course_root, solutions, course_id, db_url, out, jobs,
-                    coursedirs, timeout, scratch_root, started)
+                    coursedirs, timeout, scratch_root, started, pool)
     finally:
         shutil.rmtree(scratch_root, ignore_errors=True)
+        if pool is not _run_pool:
+            pool.close()
 
 
 def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, coursedirs,
-         timeout, scratch_root, started):
+         timeout, scratch_root, started, pool=None):
     import nbformat
     from nbgrader.api import Gradebook
     from tqdm import tqdm
@@ -694,8 +755,10 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
 
     mark = time.monotonic()
     timings["checks"] = mark - started - timings["setup"]
-    _run_pool(tasks, jobs, grade_one, finish, tqdm, opts.quiet)
+    (pool or _run_pool)(tasks, jobs, grade_one, finish, tqdm, opts.quiet)
     timings["grading"] = time.monotonic() - mark
+    if pool is not None and pool is not _run_pool:
+        protections = pool.protections(protections)
 
     out_rows = []
     with Gradebook(db_url, course_id) as gb:
