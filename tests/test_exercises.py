@@ -325,3 +325,27 @@ def test_checks_in_the_kernel_agree_with_the_grader(a):
 
 def test_normalise_label_accepts_the_lessons_wording():
     assert normalise_label("Users as obligate co-producers") == normalise_label("users as obligate co producers")
+
+
+# ------------------------------------------------------------------ 5. the path through the course
+LESSON_OF = {"ex01_products_and_services": "01_products_and_services", "ex02_agency_over_time": "02_agency_over_time",
+             "ex03_product_like_or_pure": "03_product_like_or_pure_service",
+             "ex04_value_stream_mapping": "04_value_stream_mapping", "ex05_capstone": "05_synthesis",
+             "ex06_limits_of_coproduction": "06_limits_of_coproduction",
+             "ex07_measuring_and_improving": "07_measuring_and_improving"}
+
+
+@pytest.mark.parametrize("a", ASSIGNMENTS)
+def test_exercise_opens_with_its_time_and_links_to_its_lesson_and_the_next_exercise(a):
+    """Does the first cell state the time, link back to its lesson and on to the next exercise (the last to the start)?"""
+    k = ASSIGNMENTS.index(a)
+    expected_next = (f"../{ASSIGNMENTS[k + 1]}/{ASSIGNMENTS[k + 1]}.ipynb" if k + 1 < len(ASSIGNMENTS)
+                     else "../../notebooks/00_start_here.ipynb")
+    for nb in (solution(a), released(a)):
+        first = nb.cells[0].source
+        assert re.search(r"\*\*Estimated time:\*\* about \d+ minutes\.", first), a
+        links = re.findall(r"\[([^\]]+)\]\(([^)\s]+)\)", first)
+        assert ("← Back to Lesson", f"../../notebooks/{LESSON_OF[a]}.ipynb") in [(x[:16], t) for x, t in links], links
+        assert ("Next:", expected_next) in [(x[:5], t) for x, t in links], links
+        for _label, target in links:
+            assert (ROOT / "exercises" / a / target).resolve().is_file(), target
