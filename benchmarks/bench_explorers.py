@@ -50,9 +50,8 @@ def bench_agency(repeats):
     values = [0.5 + 0.4 * ((i % 10) / 10) for i in range(repeats)]
 
     def model_update_draw(i):
-        ex._suspended += 1  # measure the pipeline without the PNG step first
-        ex.baseline.value = values[i]
-        ex._suspended -= 1
+        with ex.suspended(update=False):  # measure the pipeline without the PNG step first
+            ex.baseline.value = values[i]
         profs = ex._profiles()
         plots.update_agency(ex.artists, profs)
         summarize(profs[0])
@@ -75,9 +74,8 @@ def bench_service(repeats):
     values = [(i % 20) / 20 for i in range(repeats)]
 
     def model_update_draw(i):
-        ex._suspended += 1
-        ex.professional_share.value = values[i]
-        ex._suspended -= 1
+        with ex.suspended(update=False):
+            ex.professional_share.value = values[i]
         s = ex.service
         classify(s)
         plots.update_service_map(ex.artists, s)
@@ -97,19 +95,19 @@ def bench_service(repeats):
 def bench_value_stream(repeats):
     ex = ValueStreamExplorer("A year of adult type 2 diabetes care")
     ex.step.value = 3
-    values = [30 + (i % 30) for i in range(repeats)]
+    stops = [v for _label, v in ex.wait_days.options if 28 <= v <= 63]  # the wait slider's stops, in days
+    values = [stops[i % len(stops)] for i in range(repeats)]
 
     def model_update_draw(i):
-        ex._suspended += 1
-        ex.wait_days.value = values[i]
-        ex._suspended -= 1
+        with ex.suspended(update=False):
+            ex.wait_days.value = values[i]
         vsm, prof = ex.map, ex._profile()
         vsm.coverage(prof)
         plots.update_value_stream(ex.artists, vsm, prof, xmax_days=ex._shipped_days())
         ex._draw()
 
     def full_callback(i):
-        ex.wait_days.value = values[i] + 0.5
+        ex.wait_days.value = values[(i + 1) % len(values)]
 
     def naive(i):
         vsm, prof = ex.map, ex._profile()

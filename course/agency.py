@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Optional
 
 import numpy as np
 
@@ -42,6 +42,9 @@ __all__ = [
     "summarize",
     "PRESETS",
     "DAYS_PER_YEAR",
+    "DriftLimits",
+    "drift_limits",
+    "boundary_notes",
 ]
 
 DAYS_PER_YEAR = 365.25
@@ -351,6 +354,92 @@ def summarize(profile) -> AgencySummary:
         professional_dominant_fraction=unit(_dominant_time(profile) / horizon),
         concentration=_weighted_gini(profile.professional, w),
     )
+
+
+@dataclass(frozen=True)
+class DriftLimits:
+    """Where the drifting baseline (``baseline`` plus ``trend_per_year``) meets 0 or 1 within a stripe.
+
+    The model keeps the patient's share within [0, 1]: past these days the
+    baseline stays at 0 (professionals hold all the agency) or 1 (the patient
+    holds all of it), which the lessons say does not happen (both agencies
+    are always present).  Explorers show a note when either day falls inside
+    the stripe.
+
+    Attributes
+    ----------
+    no_patient_from_day : float or None
+        The first day the baseline share is 0, or None if it never is.
+    no_professional_from_day : float or None
+        The first day the baseline share is 1, or None if it never is.
+    days_without_both : float
+        How many days of the stripe one side holds all of the baseline share.
+    """
+
+    no_patient_from_day: Optional[float]
+    no_professional_from_day: Optional[float]
+    days_without_both: float
+
+
+def drift_limits(params: AgencyParams) -> DriftLimits:
+    """When, within the stripe, the drifting baseline share reaches 0 or 1.
+
+    Examples
+    --------
+    >>> d = drift_limits(AgencyParams(baseline=0.1, trend_per_year=-0.2, horizon_days=730))
+    >>> round(d.no_patient_from_day, 2), d.no_professional_from_day, round(d.days_without_both, 2)
+    (182.62, None, 547.38)
+    >>> drift_limits(AgencyParams(baseline=0.8)).days_without_both
+    0.0
+    """
+    if not isinstance(params, AgencyParams):
+        raise TypeError(f"'params' must be an AgencyParams. Got {type(params).__name__} instead.")
+    b, k, horizon = params.baseline, params.trend_per_year, params.horizon_days
+
+    def first_day(target: float):
+        if b == target:  # starts at the limit: stays there unless the trend leads away
+            return 0.0 if k == 0 or (k < 0) == (target == 0.0) else None
+        if k == 0 or (target - b) / k < 0:
+            return None
+        day = (target - b) / k * DAYS_PER_YEAR
+        return day if day <= horizon else None
+
+    none_day, all_day = first_day(0.0), first_day(1.0)
+    start = next((d for d in (none_day, all_day) if d is not None), None)
+    return DriftLimits(none_day, all_day, 0.0 if start is None else horizon - start)
+
+
+def boundary_notes(params: AgencyParams) -> tuple:
+    """Plain-language notes for the settings the model treats specially (empty when there are none).
+
+    Examples
+    --------
+    >>> boundary_notes(AgencyParams(baseline=0.8))
+    ()
+    >>> print(boundary_notes(AgencyParams(baseline=0.05, trend_per_year=-0.5, horizon_days=365))[0])
+    From day 37 the patient's share outside episodes has fallen to 0%, and the model keeps it there: for 328 days the stripe shows professionals holding all the agency, which the lessons say never happens (both agencies are always present). Raise the patient's agency at the start or the change per year.
+    """
+    d = drift_limits(params)
+    notes = []
+    if d.no_patient_from_day is not None:
+        notes.append(
+            f"From day {d.no_patient_from_day:.0f} the patient's share outside episodes has fallen to 0%, and the "
+            f"model keeps it there: for {d.days_without_both:.0f} days the stripe shows professionals holding all "
+            "the agency, which the lessons say never happens (both agencies are always present). Raise the "
+            "patient's agency at the start or the change per year.")
+    if d.no_professional_from_day is not None:
+        notes.append(
+            f"From day {d.no_professional_from_day:.0f} the patient's share outside episodes has reached 100%, and "
+            f"the model keeps it there: for {d.days_without_both:.0f} days the stripe shows no professional agency "
+            "at all, which the lessons say never happens (both agencies are always present). Lower the patient's "
+            "agency at the start or the change per year.")
+    total = [i + 1 for i, e in enumerate(params.episodes) if e.depth >= 1.0]
+    if total:
+        which = ", ".join(str(i) for i in total)
+        notes.append(
+            f"Episode {which} takes away all of the patient's agency (100% lost): during it the professionals hold "
+            "everything, which the lessons say never happens. The course's presets stop at 98%.")
+    return tuple(notes)
 
 
 _MINUTE = 1 / 1440

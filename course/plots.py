@@ -20,6 +20,7 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.patches import Patch
 
 from course.agency import AgencyProfile, summarize
+from course.formatting import format_fixed, format_percent, format_period
 from course.services import ServiceProfile, classify, PRODUCT_LIKE_AT, PURE_AT
 from course.value_stream import ValueStreamMap
 
@@ -65,15 +66,7 @@ def _redraw(ax) -> None:
         canvas.draw_idle()
 
 
-def _format_days(days: float) -> str:
-    years = days / 365.25
-    if days >= 360 and abs(years - round(years)) < 0.05:
-        return "1 year" if round(years) == 1 else f"{round(years)} years"
-    if days >= 730:
-        return f"{years:.1f} years"
-    if days >= 60:
-        return f"{days / 30.44:.0f} months"
-    return f"{days:.0f} days"
+_format_days = format_period
 
 
 # -- agency stripes -----------------------------------------------------------
@@ -218,8 +211,9 @@ def describe_agency(profiles) -> str:
         s = summarize(p)
         parts.append(
             f"{p.name or 'unnamed stripe'}, over {_format_days(p.params.horizon_days)}, professionals hold "
-            f"{s.mean_professional:.0%} of the agency on average and {s.peak_professional:.0%} at most, "
-            f"and more than half of it {s.professional_dominant_fraction:.0%} of the time"
+            f"{format_percent(s.mean_professional)} of the agency on average and "
+            f"{format_percent(s.peak_professional)} at most, "
+            f"and more than half of it {format_percent(s.professional_dominant_fraction)} of the time"
         )
     count = "one stripe" if len(parts) == 1 else f"{len(parts)} stripes"
     return f"Agency over time, {count}: " + "; ".join(parts) + "."
@@ -260,28 +254,44 @@ def draw_service_map(ax, catalogue, current: ServiceProfile) -> ServiceMapArtist
                        label=f"Catalogue: {label}")
     ax.axhspan(PRODUCT_LIKE_AT, 1.02, color=PROFESSIONAL_COLOUR, alpha=0.08, linewidth=0)
     ax.axhspan(-0.02, PURE_AT, color=PATIENT_COLOUR, alpha=0.12, linewidth=0)
-    for y, text in ((0.97, "product-like"), ((PURE_AT + PRODUCT_LIKE_AT) / 2, "mixed"), (0.03, "pure service")):
-        ax.text(0.01, y, text, transform=ax.get_yaxis_transform(), va="center", fontsize=9, style="italic")
+    # the bands are named outside the plot, on the right, so no label of a point can cover them
+    for y, text in (((PRODUCT_LIKE_AT + 1.0) / 2, "product-\nlike"), ((PURE_AT + PRODUCT_LIKE_AT) / 2, "mixed"),
+                    (PURE_AT / 2, "pure\nservice")):
+        ax.text(1.01, y, text, transform=ax.get_yaxis_transform(), va="center", ha="left", fontsize=9,
+                style="italic")
     x, y = _service_xy(current)
     star = ax.scatter([x], [y], marker="*", s=260, color="black", zorder=5, label="This service")
-    note = ax.annotate(current.name, (x, y), xytext=(8, 8), textcoords="offset points", fontsize=9,
-                       fontweight="bold")
-    ticks = [1 / 1440 * 15, 1 / 24, 1, 7, 30, 365, 3650]
+    note = ax.annotate(current.name, (x, y), xytext=(10, 10), fontsize=9, fontweight="bold", textcoords="offset points",
+                       annotation_clip=False)
+    note.set_in_layout(False)
+    ticks = [1 / 1440 * 15, 1 / 24, 1, 30, 365, 3650]
     ax.set_xticks(np.log10(ticks))
-    ax.set_xticklabels(["15 min", "1 hour", "1 day", "1 week", "1 month", "1 year", "10 years"])
+    ax.set_xticklabels(["15 min", "1 hour", "1 day", "1 month", "1 year", "10 years"])
     ax.set_xlim(np.log10(0.003), np.log10(8000))
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("Length of the episode of care (log scale)")
     ax.set_ylabel("Product-like score")
-    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4, fontsize=9, frameon=False)
+    _place_annotation(note, ax, x, y)
     return ServiceMapArtists(ax, None, star, note)
+
+
+def _place_annotation(note, ax, x, y) -> None:
+    """Put a point's label inside the plot: left of the point in the right half, below it near the top."""
+    x0, x1 = ax.get_xlim()
+    right = (x - x0) / (x1 - x0) > 0.5
+    high = y > 0.8
+    note.xy = (x, y)
+    note.set_position((-10 if right else 10, -10 if high else 10))
+    note.set_horizontalalignment("right" if right else "left")
+    note.set_verticalalignment("top" if high else "bottom")
 
 
 def update_service_map(artists: ServiceMapArtists, current: ServiceProfile) -> ServiceMapArtists:
     x, y = _service_xy(current)
     artists.current.set_offsets([[x, y]])
-    artists.annotation.xy = (x, y)
     artists.annotation.set_text(current.name)
+    _place_annotation(artists.annotation, artists.ax, x, y)
     _redraw(artists.ax)
     return artists
 
@@ -291,7 +301,7 @@ def describe_service_map(current: ServiceProfile, catalogue) -> str:
     others = [e for e in catalogue if e.name != current.name] or list(catalogue)
     nearest = min(others, key=lambda e: (abs(classify(e.profile).score - c.score), e.name))
     return (
-        f"{current.name} scores {c.score:.2f} of 1 and is labelled {c.label}; among the {len(catalogue)} "
+        f"{current.name} scores {format_fixed(c.score, 2)} of 1 and is labelled {c.label}; among the {len(catalogue)} "
         f"catalogue services, plotted by episode length and score, the nearest in score is "
         f"{nearest.name} ({nearest.expected_label})."
     )
@@ -306,10 +316,11 @@ class ValueStreamArtists:
     ticks: object
     stripe: AgencyArtists
     occupied: object = None
+    step_numbers: list = field(default_factory=list)
 
     @property
     def dynamic(self) -> list:
-        return [self.waits, self.processes, self.occupied, self.ticks, *self.stripe.dynamic]
+        return [self.waits, self.processes, self.occupied, self.ticks, *self.step_numbers, *self.stripe.dynamic]
 
     def layout_key(self) -> tuple:
         return self.stripe.layout_key()
@@ -347,8 +358,8 @@ def draw_value_stream(ax, vsm: ValueStreamMap, profile: AgencyProfile) -> ValueS
     for c in (w, o, p, tk):
         ax.add_collection(c)
     ax.set_ylim(-0.05, _MAP_ROW[1] + 0.35)
-    ax.text(0.0, _MAP_ROW[1] + 0.08, "Value-stream map", transform=ax.get_yaxis_transform(), fontsize=9,
-            fontweight="bold", va="bottom")
+    ax.text(-0.01, (_MAP_ROW[0] + _MAP_ROW[1]) / 2, "Value-stream\nmap (steps\nnumbered)",
+            transform=ax.get_yaxis_transform(), fontsize=8, fontweight="bold", va="center", ha="right")
     ax.set_title("What the map records (top) against who does the work (bottom)")
     ax.set_xlim(0, max(profile.params.horizon_days, vsm.lead_time_days))
     ax.legend(handles=[
@@ -357,8 +368,37 @@ def draw_value_stream(ax, vsm: ValueStreamMap, profile: AgencyProfile) -> ValueS
         Patch(facecolor="0.6", edgecolor="0.25", hatch="//", label="Map: bed or chair held"),
         Patch(facecolor=PATIENT_COLOUR, label="Patient agency"),
         Patch(facecolor=PROFESSIONAL_COLOUR, hatch=PROFESSIONAL_HATCH, label="Professional agency"),
-    ], loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=5, frameon=False, fontsize=8)
-    return ValueStreamArtists(ax, w, p, tk, stripe, o)
+    ], loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False, fontsize=9)
+    art = ValueStreamArtists(ax, w, p, tk, stripe, o)
+    art.step_numbers = [ax.text(0, _MAP_ROW[1] + 0.07, str(i + 1), ha="center", va="bottom", fontsize=8)
+                        for i in range(len(vsm.steps))]
+    _number_steps(art, vsm)
+    return art
+
+
+def _number_steps(artists: ValueStreamArtists, vsm: ValueStreamMap) -> None:
+    """Number the steps above the map bar (1 = first step), leaving out a number that would touch the one before.
+
+    The names go with the numbers in the explorer's key and in the Step menu.
+    """
+    ax = artists.ax
+    x0, x1 = ax.get_xlim()
+    gap = (x1 - x0) * 0.025  # about two digits' width at the lesson's size
+    starts = vsm.step_starts_days()
+    while len(artists.step_numbers) < len(starts):
+        artists.step_numbers.append(ax.text(0, _MAP_ROW[1] + 0.07, "", ha="center", va="bottom", fontsize=8))
+    last = -np.inf
+    for i, t in enumerate(artists.step_numbers):
+        if i >= len(starts):
+            t.set_visible(False)
+            continue
+        x = starts[i]
+        shown = x - last >= gap and x0 <= x <= x1
+        t.set_text(str(i + 1))
+        t.set_x(x)
+        t.set_visible(shown)
+        if shown:
+            last = x
 
 
 def update_value_stream(artists: ValueStreamArtists, vsm: ValueStreamMap, profile: AgencyProfile,
@@ -376,6 +416,7 @@ def update_value_stream(artists: ValueStreamArtists, vsm: ValueStreamMap, profil
     artists.ticks.set_segments(ticks)
     update_agency(artists.stripe, [profile])
     artists.ax.set_xlim(0, max(profile.params.horizon_days, vsm.lead_time_days, xmax_days))
+    _number_steps(artists, vsm)
     _redraw(artists.ax)
     return artists
 
@@ -384,10 +425,10 @@ def describe_value_stream(vsm: ValueStreamMap, profile: AgencyProfile) -> str:
     cov = vsm.coverage(profile)
     return (
         f"{vsm.name or 'The map'}: {len(vsm.steps)} steps over {_format_days(vsm.lead_time_days)}, "
-        f"process cycle efficiency {vsm.process_cycle_efficiency:.2%}; "
-        f"{cov.patient_in_waits_fraction:.0%} of the patient's agency falls in what the map calls waiting, "
-        f"{cov.patient_seen_fraction:.1%} in its process steps"
-        + (f", {cov.patient_in_occupancy_fraction:.1%} while they hold a bed or chair beyond the hands-on time"
-           if any(s.occupied_minutes > s.process_minutes for s in vsm.steps) else "")
-        + f" and {cov.patient_outside_map_fraction:.0%} before or after the map."
+        f"process cycle efficiency {format_percent(vsm.process_cycle_efficiency, 2)}; "
+        f"{format_percent(cov.patient_in_waits_fraction)} of the patient's agency falls in what the map calls "
+        f"waiting, {format_percent(cov.patient_seen_fraction, 1)} in its process steps"
+        + (f", {format_percent(cov.patient_in_occupancy_fraction, 1)} while they hold a bed or chair beyond the "
+           "hands-on time" if any(s.occupied_minutes > s.process_minutes for s in vsm.steps) else "")
+        + f" and {format_percent(cov.patient_outside_map_fraction)} before or after the map."
     )

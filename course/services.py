@@ -35,6 +35,7 @@ __all__ = [
     "CatalogueEntry",
     "classify",
     "load_catalogue",
+    "boundary_notes",
 ]
 
 #: The three features of services, worded as the 2016 blog post quotes them from
@@ -264,6 +265,36 @@ def classify(profile: ServiceProfile) -> Classification:
             "product-like and service-like parts: look at them separately."
         )
     return Classification(label=label, score=score, reasons=reasons, contributions=parts)
+
+
+def boundary_notes(profile: ServiceProfile) -> tuple:
+    """Plain-language notes for settings the classifier treats specially (empty when there are none).
+
+    Episodes of a day or less all count as fully short, and of ten years or
+    more as not short at all, so moving the length further changes nothing;
+    a professionals' share of 0% or 100% leaves one side with no agency,
+    which the lessons say never happens in a coproduced service.
+
+    Examples
+    --------
+    >>> boundary_notes(ServiceProfile("Clinic", episode_days=30, professional_share=0.5))
+    ()
+    >>> print(boundary_notes(ServiceProfile("Injection", episode_days=0.01, professional_share=0.5))[0])
+    Any episode of a day or less counts as fully short: a shorter one does not raise the score.
+    """
+    if not isinstance(profile, ServiceProfile):
+        raise TypeError(f"'profile' must be a ServiceProfile. Got {type(profile).__name__} instead.")
+    notes = []
+    if profile.episode_days <= SHORT_DAYS:
+        notes.append("Any episode of a day or less counts as fully short: a shorter one does not raise the score.")
+    elif profile.episode_days >= LONG_DAYS:
+        notes.append("Any episode of ten years or more counts as not short at all: a longer one does not lower "
+                     "the score.")
+    if profile.professional_share in (0.0, 1.0):
+        side = "the patient" if profile.professional_share == 1.0 else "the professionals"
+        notes.append(f"At {profile.professional_share:.0%} {side} hold no agency at all, which the lessons say "
+                     "never happens in a service: users are always coproducers.")
+    return tuple(notes)
 
 
 @dataclass(frozen=True)

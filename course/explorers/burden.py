@@ -37,7 +37,7 @@ from matplotlib.ticker import MaxNLocator
 
 from course.capacity import PRESETS, SHARE_CEILING, SHARE_FLOOR, CapacityParams, CapacityRun, simulate, summarize
 from course.plots import PATIENT_COLOUR, PROFESSIONAL_COLOUR, PROFESSIONAL_HATCH
-from course.widgets import _Explorer, _slider, _STYLE, _table, _WIDE
+from course.explorers.base import STYLE, WIDE, Explorer, table
 
 __all__ = ["BurdenArtists", "draw_burden", "update_burden", "describe_burden", "BurdenExplorer"]
 
@@ -209,7 +209,7 @@ def describe_burden(run: CapacityRun) -> str:
     return text
 
 
-class BurdenExplorer(_Explorer):
+class BurdenExplorer(Explorer):
     """Set a treatment plan's weekly workload and a patient's capacity, and see what gets done.
 
     Examples
@@ -221,6 +221,7 @@ class BurdenExplorer(_Explorer):
     """
 
     _figsize = (8.5, 5.0)
+    css_class = "course-burden-explorer"
 
     def __init__(self, preset: str = "Several conditions, plan does not fit", *, answer: str | None = None):
         super().__init__(answer=answer)
@@ -229,41 +230,36 @@ class BurdenExplorer(_Explorer):
             raise ValueError(f"'preset' of BurdenExplorer must be one of {allowed}. Got {preset!r} instead.")
         self.figure.clear()
         self.ax, self.ax_share = self.figure.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [2, 1]})
-        self.preset = W.Dropdown(options=list(PRESETS), value=preset, description="Start from", style=_STYLE,
-                                 layout=_WIDE)
-        self.workload = _slider(W.FloatSlider, "Workload asked (hours a week)", 6, 0, 40, 0.5, ".1f")
-        self.capacity = _slider(W.FloatSlider, "Patient's capacity (hours a week)", 10, 0, 40, 0.5, ".1f")
-        self.carer = _slider(W.FloatSlider, "Carer's help (hours a week)", 0, 0, 40, 0.5, ".1f")
-        self.professional = _slider(W.FloatSlider, "Professionals' work (hours a week)", 1, 0.5, 10, 0.5, ".1f")
-        self.feedback = _slider(W.FloatSlider, "Overload wears capacity by", 0.1, 0, 0.5, 0.01, ".0%")
-        self.weeks = _slider(W.IntSlider, "Weeks followed", 52, 4, 104, 1)
+        self.preset = W.Dropdown(options=list(PRESETS), value=preset, description="Start from", style=STYLE,
+                                 layout=WIDE)
+        self.workload = self.slider(W.FloatSlider, "Workload asked (hours a week)", 6, 0, 40, 0.5, ".1f")
+        self.capacity = self.slider(W.FloatSlider, "Patient's capacity (hours a week)", 10, 0, 40, 0.5, ".1f")
+        self.carer = self.slider(W.FloatSlider, "Carer's help (hours a week)", 0, 0, 40, 0.5, ".1f")
+        self.professional = self.slider(W.FloatSlider, "Professionals' work (hours a week)", 1, 0.5, 10, 0.5, ".1f")
+        self.feedback = self.slider(W.FloatSlider, "Overload wears capacity by", 0.1, 0, 0.5, 0.01, ".0%")
+        self.weeks = self.slider(W.IntSlider, "Weeks followed", 52, 4, 104, 1)
         self.caption = W.HTML()
-        self.note = W.HTML(layout=W.Layout(max_width="560px"))
-        self._load(preset)
+        with self.suspended(update=False):
+            self._load(preset)
         self.run = simulate(self.params)
+        self.summary = summarize(self.run)
         self.artists = draw_burden(self.ax, self.ax_share, self.run)
         self._observe(self.workload, self.capacity, self.carer, self.professional, self.feedback, self.weeks)
         self.preset.observe(self._on_preset, names="value")
-        controls = W.VBox([self.preset, self.workload, self.capacity, self.carer, self.professional, self.feedback,
-                           self.weeks])
-        self.ui = W.VBox([W.HBox([controls, W.VBox([self.readout, self.caption])]), self.note, self.image,
-                          *self._answer_widgets(), self.error])
-        self.ui.add_class("course-burden-explorer")
+        controls = self.controls(self.preset, self.workload, self.capacity, self.carer, self.professional,
+                                 self.feedback, self.weeks)
+        self.ui = self.layout(controls, W.VBox([self.readout, self.caption]))
         self._on_change()
 
     def _load(self, name):
         p = PRESETS[name]
-        self._suspended += 1
-        try:
-            self.workload.value, self.capacity.value = p.workload_hours, p.capacity_hours
-            self.carer.value, self.professional.value = p.carer_hours, p.professional_hours
-            self.feedback.value, self.weeks.value = p.feedback, p.weeks
-            self.caption.value = f"<p style='max-width:340px'>{html.escape(p.description)}</p>"
-        finally:
-            self._suspended -= 1
+        self.workload.value, self.capacity.value = p.workload_hours, p.capacity_hours
+        self.carer.value, self.professional.value = p.carer_hours, p.professional_hours
+        self.feedback.value, self.weeks.value = p.feedback, p.weeks
+        self.caption.value = f"<p style='max-width:340px'>{html.escape(p.description)}</p>"
 
     def _on_preset(self, change):
-        with self._hold():
+        with self.suspended():
             self._load(change["new"])
 
     @property
@@ -291,7 +287,7 @@ class BurdenExplorer(_Explorer):
         self.run = simulate(self.params)
         self.summary = s = summarize(self.run)
         p = self.run.params
-        self.readout.value = "<b>What happens</b>" + _table([
+        self.readout.value = "<b>What happens</b>" + table([
             ("First week work is left undone", "never" if s.first_overloaded_week is None
              else f"week {s.first_overloaded_week}"),
             ("Hours left undone in all", f"{s.total_unmet_hours:.0f} hours"),
@@ -301,7 +297,6 @@ class BurdenExplorer(_Explorer):
             ("Patient's share of agency: week 1, last week", f"{s.first_share:.0%}, {s.final_share:.0%}"),
         ])
         notes = self._boundary_notes(p)
-        self.note.value = ("" if not notes else "<div role='status' style='border-left:4px solid #767676;"
-                           "padding:2px 8px'><b>Note.</b> " + " ".join(html.escape(n) for n in notes) + "</div>")
+        self.show_notes(notes)
         update_burden(self.artists, self.run)
         self._render(describe_burden(self.run))

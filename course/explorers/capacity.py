@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.patches import Rectangle
 
 from course.improvement import Ward
-from course.widgets import _Explorer, _slider, _table
+from course.explorers.base import Explorer, table
 
 __all__ = ["CapacityArtists", "draw_capacity", "update_capacity", "describe_capacity", "CapacityExplorer"]
 
@@ -109,9 +109,13 @@ def update_capacity(artists: CapacityArtists, ward: Ward, target_occupancy: floa
     w, occupied = ward.length_of_stay_days, ward.average_occupied_beds
     artists.now.set_data([w], [min(occupied, top)])
     # below and to the right of the dot, away from the line rising through it (to the left near the edge)
+    # (above it when the dot is low, so the text stays clear of the axis labels)
     right = w < MAX_STAY_DAYS * 0.7
-    artists.now_text.set_position((w + 0.3 if right else w - 0.3, min(occupied, top) - top * 0.03))
+    low = min(occupied, top) < top * 0.25
+    y_text = min(occupied, top) + (top * 0.03 if low else -top * 0.03)
+    artists.now_text.set_position((w + 0.3 if right else w - 0.3, y_text))
     artists.now_text.set_ha("left" if right else "right")
+    artists.now_text.set_va("bottom" if low else "top")
     artists.now_text.set_text(f"{ward.arrivals_per_day:g} a day × {w:g} days\n= {occupied:.1f} beds occupied")
     artists.beds_text.set_position((MAX_STAY_DAYS, ward.beds + top * 0.01))
     artists.beds_text.set_text(f"{ward.beds} beds")
@@ -139,7 +143,7 @@ def describe_capacity(ward: Ward, target_occupancy: float = 0.85) -> str:
             f"{ward.beds_needed(target_occupancy)} beds.")
 
 
-class CapacityExplorer(_Explorer):
+class CapacityExplorer(Explorer):
     """Change beds, admissions per day and length of stay, and see the occupancy Little's law gives.
 
     Examples
@@ -153,23 +157,22 @@ class CapacityExplorer(_Explorer):
     """
 
     _figsize = (8.0, 3.6)
+    css_class = "course-capacity-explorer"
 
     def __init__(self, beds: int = 12, arrivals_per_day: float = 4.0, length_of_stay_days: float = 5.3,
                  target_occupancy: float = 0.85, *, answer: str | None = None):
         super().__init__(answer=answer)
         start = Ward(beds, arrivals_per_day, length_of_stay_days)  # checks the starting values
-        self.beds = _slider(W.IntSlider, "Beds", start.beds, 1, 60, 1)
-        self.arrivals = _slider(W.FloatSlider, "Admissions per day", start.arrivals_per_day, 0.5, 20, 0.1, ".1f")
-        self.length_of_stay = _slider(W.FloatSlider, "Average length of stay (days)", start.length_of_stay_days,
+        self.beds = self.slider(W.IntSlider, "Beds", start.beds, 1, 60, 1)
+        self.arrivals = self.slider(W.FloatSlider, "Admissions per day", start.arrivals_per_day, 0.5, 20, 0.1, ".1f")
+        self.length_of_stay = self.slider(W.FloatSlider, "Average length of stay (days)", start.length_of_stay_days,
                                       0.5, MAX_STAY_DAYS, 0.1, ".1f")
-        self.target = _slider(W.FloatSlider, "Target occupancy", target_occupancy, 0.5, 1.0, 0.01, ".0%")
-        self.note = W.HTML(layout=W.Layout(max_width="560px"))
+        self.target = self.slider(W.FloatSlider, "Target occupancy", target_occupancy, 0.5, 1.0, 0.01, ".0%")
+        self.result = self.ward
         self.artists = draw_capacity(self.ax, self.ward, self.target.value)
         self._observe(self.beds, self.arrivals, self.length_of_stay, self.target)
-        controls = W.VBox([self.beds, self.arrivals, self.length_of_stay, self.target])
-        self.ui = W.VBox([W.HBox([controls, self.readout]), self.note, self.image, *self._answer_widgets(),
-                          self.error])
-        self.ui.add_class("course-capacity-explorer")
+        self.ui = self.layout(self.controls(self.beds, self.arrivals, self.length_of_stay, self.target),
+                              self.readout)
         self._on_change()
 
     @property
@@ -185,7 +188,7 @@ class CapacityExplorer(_Explorer):
         ward, target = self.ward, round(float(self.target.value), 2)
         self.result = ward
         longest = ward.longest_stay_days(target)
-        self.readout.value = "<b>What Little's law gives</b>" + _table([
+        self.readout.value = "<b>What Little's law gives</b>" + table([
             ("Beds occupied on average", f"{ward.average_occupied_beds:.1f} "
                                          f"({ward.arrivals_per_day:g} a day × {ward.length_of_stay_days:g} days)"),
             ("Average occupancy", f"{ward.occupancy:.0%} of {ward.beds} beds"),

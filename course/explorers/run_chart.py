@@ -14,7 +14,7 @@ import ipywidgets as W
 import numpy as np
 
 from course.improvement import RunChart, run_chart, simulated_series
-from course.widgets import _Explorer, _slider, _table
+from course.explorers.base import Explorer, table
 
 __all__ = ["RunChartArtists", "draw_run_chart", "update_run_chart", "describe_run_chart", "RunChartExplorer"]
 
@@ -147,7 +147,7 @@ def _verdict(chart: RunChart, change: float, change_at: int) -> str:
     return "Missed: the change is real, but against this much noise the rules do not show it yet."
 
 
-class RunChartExplorer(_Explorer):
+class RunChartExplorer(Explorer):
     """Make a real change in a noisy weekly measure and see whether the run-chart rules flag it.
 
     The measure is illustrative: the weekly percentage of patients who leave
@@ -164,21 +164,20 @@ class RunChartExplorer(_Explorer):
     """
 
     _figsize = (8.0, 3.4)
+    css_class = "course-run-chart-explorer"
     BASELINE = 40.0
     WEEKS = 24
 
     def __init__(self, change: float = 15, noise: float = 5, change_at: int = 13, seed: int = 2):
         super().__init__()
-        self.change = _slider(W.FloatSlider, "Size of the change (points)", change, -30, 30, 1, "+.0f")
-        self.noise = _slider(W.FloatSlider, "Week-to-week noise (points)", noise, 0, 15, 0.5, ".1f")
-        self.change_at = _slider(W.IntSlider, "Change made in week", change_at, 2, self.WEEKS + 1, 1)
-        self.seed = _slider(W.IntSlider, "Random draw (seed)", seed, 0, 50, 1)
-        self.note = W.HTML(layout=W.Layout(max_width="560px"))
+        self.change = self.slider(W.FloatSlider, "Size of the change (points)", change, -30, 30, 1, "+.0f")
+        self.noise = self.slider(W.FloatSlider, "Week-to-week noise (points)", noise, 0, 15, 0.5, ".1f")
+        self.change_at = self.slider(W.IntSlider, "Change made in week", change_at, 2, self.WEEKS + 1, 1)
+        self.seed = self.slider(W.IntSlider, "Random draw (seed)", seed, 0, 50, 1)
+        self.result = self.chart
         self.artists = draw_run_chart(self.ax, self.chart, self.change_at.value)
         self._observe(self.change, self.noise, self.change_at, self.seed)
-        controls = W.VBox([self.change, self.noise, self.change_at, self.seed])
-        self.ui = W.VBox([W.HBox([controls, self.readout]), self.note, self.image, self.error])
-        self.ui.add_class("course-run-chart-explorer")
+        self.ui = self.layout(self.controls(self.change, self.noise, self.change_at, self.seed), self.readout)
         self._on_change()
 
     @property
@@ -199,7 +198,7 @@ class RunChartExplorer(_Explorer):
         at = int(self.change_at.value)
         shifts = "; ".join(f"weeks {s.first_point}–{s.last_point}, {s.direction} the median" for s in chart.shifts)
         trends = "; ".join(f"weeks {s.first_point}–{s.last_point}, going {s.direction}" for s in chart.trends)
-        self.readout.value = "<b>What the rules say</b>" + _table([
+        self.readout.value = "<b>What the rules say</b>" + table([
             ("Median (centre line)", f"{chart.median:g}%"),
             ("Shifts (6 or more points on one side)", shifts or "none"),
             ("Trends (5 or more points one way)", trends or "none"),

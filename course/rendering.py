@@ -1,0 +1,272 @@
+"""Rendering for the explorers and reports: figures as PNG with alt text, fast redraws, page helpers.
+
+* :func:`figure_png` and :func:`figure_html` turn a matplotlib figure into a PNG
+  and an HTML ``<figure>`` whose image carries its description as alt text
+  (the explorers and the grading report use the same code);
+* :class:`Blitter` redraws a figure that was drawn once by repainting only the
+  artists an update changed over a saved background (blitting);
+* :func:`static_bundle` is what a saved notebook shows for an explorer before
+  its cell has run (or after a restart): the figure as it starts and what to do;
+* :data:`ACCESSIBILITY_JS` is the small script shown beside each explorer that
+  gives sliders their names and spoken values, marks summaries as live
+  regions, keeps disabled controls out of the Tab order, draws a visible
+  focus ring, and tells the learner to re-run the cell when the kernel has
+  restarted.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+__all__ = [
+    "figure_png",
+    "figure_html",
+    "render_figure_html",
+    "Blitter",
+    "STATIC_NOTE",
+    "RESTART_NOTE",
+    "static_html",
+    "static_bundle",
+    "ACCESSIBILITY_JS",
+    "FOCUS_RING_COLOUR",
+]
+
+#: Shown with the static figure of an explorer whose cell has not run in this session.
+STATIC_NOTE = "This is the explorer as it starts. Run this cell (Shift+Enter) to use its controls."
+#: Shown when the controls have lost their connection to Python (after a kernel restart).
+RESTART_NOTE = ("If the controls show a broken-link icon or stop responding, Python has restarted: "
+                "run this cell again (Shift+Enter).")
+#: The focus ring: 3 px, near-black blue on white (contrast 8.6:1), with a white halo for dark backgrounds.
+FOCUS_RING_COLOUR = "#00438a"
+
+
+def _agg(fig: Figure) -> FigureCanvasAgg:
+    return fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+
+
+def figure_png(fig: Figure, *, draw: bool = True, tight: bool = False, dpi: float | None = None) -> bytes:
+    """The figure as PNG bytes, drawn with Agg.
+
+    With ``draw=False`` the canvas's current pixels are used (the caller has
+    already rendered them, for example by blitting).  ``tight=True`` crops to
+    the drawn content (as ``savefig(bbox_inches="tight")``), for reports.
+
+    Examples
+    --------
+    >>> fig = Figure(figsize=(1, 1), dpi=20)
+    >>> figure_png(fig)[:4]
+    b'\\x89PNG'
+    """
+    canvas = _agg(fig)
+    if tight:
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=dpi or fig.dpi, bbox_inches="tight")
+        return buf.getvalue()
+    if draw:
+        canvas.draw()
+    rgba = np.asarray(canvas.buffer_rgba())
+    buf = io.BytesIO()
+    Image.fromarray(rgba[..., :3]).save(buf, format="PNG", compress_level=1)
+    return buf.getvalue()
+
+
+def figure_html(fig: Figure, description: str, *, draw: bool = True, caption: bool = True,
+                tight: bool = False, dpi: float | None = None) -> str:
+    """An HTML ``<figure>``: the PNG with ``description`` as alt text, and the same text as a caption.
+
+    Examples
+    --------
+    >>> html_ = figure_html(Figure(figsize=(1, 1), dpi=20), "An empty square.")
+    >>> 'alt="An empty square."' in html_, "Figure description:" in html_
+    (True, True)
+    """
+    data = base64.b64encode(figure_png(fig, draw=draw, tight=tight, dpi=dpi)).decode("ascii")
+    text = html.escape(description, quote=True)
+    cap = (f'<figcaption class="course-figure-description"><b>Figure description:</b> {text}</figcaption>'
+           if caption else "")
+    return (f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{text}" '
+            f'style="max-width:100%;height:auto"/>{cap}</figure>')
+
+
+#: The name the explorers have used; the same function.
+render_figure_html = figure_html
+
+
+class Blitter:
+    """Redraw a figure into its Agg buffer, blitting when only the dynamic artists changed.
+
+    ``artists`` is any object with ``dynamic`` (the artists an update changes)
+    and ``layout_key()`` (changes when anything else moves: axis limits, the
+    number of stripes).  The static parts are drawn once and kept as a
+    background; an update restores it and draws only the dynamic artists.  A
+    new layout key triggers one full draw and a new background; the layout
+    engine runs on each full draw and its result is then frozen, so blitted
+    draws do not shift the axes.
+    """
+
+    def __init__(self, figure: Figure):
+        self.figure = figure
+        _agg(figure)
+        self._engine = figure.get_layout_engine()
+        self._background = None
+        self._key = None
+        self._laid_out_for = object()
+
+    def invalidate(self) -> None:
+        """Make the next :meth:`draw` a full draw (in the same layout)."""
+        self._key = None
+
+    def draw(self, artists) -> bool:
+        """Render; return True when it was a full draw, False when it blitted."""
+        canvas, dynamic = self.figure.canvas, artists.dynamic
+        key = (artists.layout_key(), tuple(id(a) for a in dynamic))
+        full = key != self._key
+        if full:
+            for a in dynamic:
+                a.set_animated(True)
+            if self._engine is not None and key[0] != self._laid_out_for:
+                # lay the figure out again for the new limits (longer tick labels...), then freeze it
+                self.figure.set_layout_engine(self._engine)
+                canvas.draw()
+                self.figure.set_layout_engine("none")
+                self._laid_out_for = key[0]
+            canvas.draw()  # everything but the dynamic artists
+            self._background = canvas.copy_from_bbox(self.figure.bbox)
+            self._key = (artists.layout_key(), key[1])
+        else:
+            canvas.restore_region(self._background)
+        for a in dynamic:
+            if a.get_visible():
+                a.axes.draw_artist(a) if a.axes is not None else self.figure.draw_artist(a)
+        return full
+
+
+def static_html(image_html: str) -> str:
+    """What a notebook shows for an explorer where its controls cannot run: the figure and what to do."""
+    return (f'<div class="course-explorer-static">{image_html}'
+            f"<p><b>{html.escape(STATIC_NOTE)}</b></p>"
+            f"<p>{html.escape(RESTART_NOTE)}</p></div>")
+
+
+def static_bundle(widget_bundle: dict, image_html: str) -> dict:
+    """A display bundle: the live widget where widgets run, else the starting figure and what to do.
+
+    A viewer without a kernel (GitHub, nbviewer, a notebook opened before
+    running it) shows ``text/html``; JupyterLab with a kernel shows the widget.
+    """
+    bundle = dict(widget_bundle)
+    bundle["text/html"] = static_html(image_html)
+    bundle["text/plain"] = STATIC_NOTE + " " + RESTART_NOTE
+    return bundle
+
+
+# The script shown once with each explorer.  It is idempotent (the second
+# explorer of a page only re-runs ``fix``) and watches for widgets rendered later.
+#
+# * ipywidgets 8 renders a slider's handle (role="slider") without an accessible
+#   name, and noUiSlider announces the raw slider position (the exponent of a
+#   log slider: "-1.68" for 30 minutes).  Each course control is a row
+#   ``.course-control`` holding the slider (its own readout switched off, so one
+#   Tab stop) and the course's readout ``.course-readout``: the handle is named
+#   after the description and its aria-valuetext is the readout's text.
+# * ``.course-live`` elements (summaries, notes, the figure's description) become
+#   polite live regions.
+# * Disabled controls leave the Tab order (tabindex -1) and come back when enabled.
+# * A 3 px focus ring (WCAG 2.2 focus appearance) on every control in an explorer.
+# * When a widget loses its kernel (ipywidgets adds ``jupyter-widgets-disconnected``
+#   after a restart), the explorer's restart note is shown.
+ACCESSIBILITY_JS = """
+(function () {
+  if (window.__courseA11y) { window.__courseA11y(document); return; }
+  var css = '.course-explorer :focus-visible, .course-explorer .noUi-handle:focus, '
+    + '.course-explorer select:focus, .course-explorer button:focus, .course-explorer input:focus '
+    + '{ outline: 3px solid FOCUS !important; outline-offset: 2px !important; '
+    + 'box-shadow: 0 0 0 5px #ffffff !important; }'
+    + '.course-explorer .course-restart-note { display: none; }'
+    + '.course-explorer.course-disconnected .course-restart-note { display: block; }';
+  var style = document.createElement('style');
+  style.id = 'course-a11y-style';
+  style.textContent = css;
+  document.head.appendChild(style);
+
+  function syncControl(row) {
+    var label = row.querySelector('.widget-label');
+    var value = row.querySelector('.course-readout');
+    var name = label ? label.textContent.trim() : '';
+    var text = value ? value.textContent.trim() : '';
+    row.querySelectorAll('.noUi-handle').forEach(function (h) {
+      if (name && h.getAttribute('aria-label') !== name) { h.setAttribute('aria-label', name); }
+      if (text && h.getAttribute('aria-valuetext') !== text) { h.setAttribute('aria-valuetext', text); }
+    });
+  }
+  function syncDisabled(el) {
+    var off = el.disabled || el.getAttribute('disabled') !== null;
+    if (off && el.getAttribute('tabindex') !== '-1') {
+      el.setAttribute('data-course-tabindex', el.getAttribute('tabindex') || '');
+      el.setAttribute('tabindex', '-1');
+    } else if (!off && el.hasAttribute('data-course-tabindex')) {
+      var t = el.getAttribute('data-course-tabindex');
+      el.removeAttribute('data-course-tabindex');
+      if (t) { el.setAttribute('tabindex', t); } else { el.removeAttribute('tabindex'); }
+    }
+  }
+  function fixSliderDisabled(slider) {
+    var target = slider.querySelector('.noUi-target');
+    var off = !!(target && target.hasAttribute('disabled'));
+    slider.querySelectorAll('.noUi-handle').forEach(function (h) {
+      var want = off ? '-1' : '0';
+      if (h.getAttribute('tabindex') !== want) { h.setAttribute('tabindex', want); }
+      if (off) { h.setAttribute('aria-disabled', 'true'); } else { h.removeAttribute('aria-disabled'); }
+    });
+  }
+  function fixExplorer(root) {
+    root.querySelectorAll('.course-control').forEach(syncControl);
+    root.querySelectorAll('.widget-slider').forEach(fixSliderDisabled);
+    root.querySelectorAll('button, select, input').forEach(syncDisabled);
+    root.querySelectorAll('.course-live').forEach(function (el) {
+      if (el.getAttribute('aria-live') !== 'polite') { el.setAttribute('aria-live', 'polite'); }
+    });
+    var dead = root.classList.contains('jupyter-widgets-disconnected')
+      || root.querySelector('.jupyter-widgets-disconnected') !== null;
+    if (dead !== root.classList.contains('course-disconnected')) { root.classList.toggle('course-disconnected', dead); }
+  }
+  function fix(scope) {
+    var roots = scope.querySelectorAll ? scope.querySelectorAll('.course-explorer') : [];
+    roots.forEach(fixExplorer);
+    if (scope.classList && scope.classList.contains('course-explorer')) { fixExplorer(scope); }
+  }
+  window.__courseA11y = fix;
+  fix(document);
+  var pending = new Set();
+  var queued = false;
+  function flush() {
+    queued = false;
+    pending.forEach(fixExplorer);
+    pending.clear();
+  }
+  new MutationObserver(function (records) {
+    for (var i = 0; i < records.length; i++) {
+      var node = records[i].target;
+      var el = node.nodeType === 1 ? node : node.parentElement;
+      var root = el && el.closest ? el.closest('.course-explorer') : null;
+      if (root) { pending.add(root); }
+      var added = records[i].addedNodes || [];
+      for (var j = 0; j < added.length; j++) {
+        if (added[j].nodeType === 1 && added[j].querySelectorAll) {
+          added[j].querySelectorAll('.course-explorer').forEach(function (r) { pending.add(r); });
+          if (added[j].classList.contains('course-explorer')) { pending.add(added[j]); }
+        }
+      }
+    }
+    if (pending.size && !queued) { queued = true; Promise.resolve().then(flush); }
+  }).observe(document.body, {childList: true, subtree: true, characterData: true, attributes: true,
+                             attributeFilter: ['aria-valuetext', 'class', 'disabled']});
+})();
+""".replace("FOCUS", FOCUS_RING_COLOUR)

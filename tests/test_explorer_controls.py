@@ -1,0 +1,143 @@
+"""Controls in the lessons' units and ranges, and the model's guards at the slider limits (no browser)."""
+
+import pytest
+
+from course.agency import AgencyParams, boundary_notes as agency_notes, drift_limits
+from course.rendering import ACCESSIBILITY_JS, RESTART_NOTE
+from course.services import ServiceProfile, boundary_notes as service_notes
+from course.widgets import AgencyExplorer, ServiceExplorer, ValueStreamExplorer
+
+
+# -- model guards --------------------------------------------------------------------------
+def test_drift_limits_find_the_day_the_baseline_reaches_zero():
+    """0.05 at the start, falling 0.3 a year, reaches 0 on day 0.05 / 0.3 * 365.25 = 60.9 (hand-computed)."""
+    d = drift_limits(AgencyParams(baseline=0.05, trend_per_year=-0.3, horizon_days=1460))
+    assert d.no_patient_from_day == pytest.approx(60.875)
+    assert d.no_professional_from_day is None
+    assert d.days_without_both == pytest.approx(1460 - 60.875)
+
+
+def test_drift_limits_find_the_day_the_baseline_reaches_one():
+    d = drift_limits(AgencyParams(baseline=0.95, trend_per_year=0.3, horizon_days=365))
+    assert d.no_professional_from_day == pytest.approx(0.05 / 0.3 * 365.25)
+    assert drift_limits(AgencyParams(baseline=1.0, trend_per_year=-0.1)).no_professional_from_day is None
+
+
+def test_a_drift_that_stays_inside_gives_no_note():
+    assert agency_notes(AgencyParams(baseline=0.5, trend_per_year=0.2, horizon_days=365)) == ()
+    assert drift_limits(AgencyParams(baseline=0.05, trend_per_year=-0.3, horizon_days=30)).days_without_both == 0
+
+
+def test_service_notes_at_the_classifier_limits():
+    assert "a day or less counts as fully short" in service_notes(ServiceProfile("x", 0.01, 0.5))[0]
+    assert "ten years or more" in service_notes(ServiceProfile("x", 4000, 0.5))[0]
+    assert "the patient hold no agency" in service_notes(ServiceProfile("x", 30, 1.0))[0]
+    assert service_notes(ServiceProfile("x", 30, 0.5)) == ()
+
+
+# -- the explorers at their slider limits ------------------------------------------------------
+def test_agency_sliders_at_their_lowest_show_a_note():
+    """Starting agency and yearly change at their lowest: is the 100% professional stretch said, not silent?"""
+    ex = AgencyExplorer()
+    assert ex.note.value == ""
+    ex.baseline.value, ex.trend.value, ex.horizon.value = ex.baseline.min, ex.trend.min, ex.horizon.max
+    assert ex.baseline.min > 0 and ex.baseline.max < 1  # both agencies present at the start
+    assert "fallen to 0%" in ex.note.value and "both agencies are always present" in ex.note.value
+    ex.trend.value = 0
+    assert ex.note.value == ""
+
+
+def test_agency_depth_of_100_percent_is_noted():
+    ex = AgencyExplorer()
+    ex.depth.value = 1.0
+    assert "takes away all of the patient" in ex.note.value
+
+
+def test_episode_start_is_limited_to_the_stripe():
+    """Can the start slider reach past the stripe's end? Does a shorter stripe keep the episode listed and say so?"""
+    ex = AgencyExplorer(preset="Self-managing patient with occasional acute events")
+    assert ex.start.max == ex.horizon.value == 365
+    ex.horizon.value = 200
+    assert ex.start.max == 200
+    assert ex.params.episodes[1].start_days == 240  # not moved behind the learner's back
+    assert "after the end of the stripe" in ex.episode.options[1][0]
+    assert "Episode 2 starts after the stripe ends" in ex.note.value
+    ex.horizon.value = 365
+    assert "after the end" not in ex.episode.options[1][0] and ex.note.value == ""
+
+
+def test_readouts_show_durations_in_fitting_units():
+    ex = AgencyExplorer(preset="Cataract surgery")
+    assert ex.readout_text(ex.duration) == "30 minutes"
+    assert ex.readout_text(ex.baseline) == "90%"
+    assert ex.readout_text(ex.start) == "day 30"
+    assert f'data-value="{ex.duration.value!r}"' in ex._readout_html[ex.duration.model_id].value
+    vs = ValueStreamExplorer()
+    vs.step.value = 2
+    assert vs.readout_text(vs.wait_days) == "1 hour"
+    assert vs.readout_text(vs.process_minutes) == "10 minutes"
+
+
+def test_a_wait_dragged_to_zero_is_zero():
+    vs = ValueStreamExplorer()
+    vs.step.value = 1
+    first = vs.wait_days.options[0][1]
+    vs.wait_days.value = first
+    assert first == 0.0 and vs.map.steps[1].wait_minutes == 0.0
+
+
+def test_patients_per_day_fits_the_lessons():
+    vs = ValueStreamExplorer()
+    assert (vs.demand.min, vs.demand.max) == (1, 20)
+    assert vs.readout_text(vs.demand) == "4 patients"
+
+
+def test_service_share_at_its_ends_is_noted():
+    ex = ServiceExplorer()
+    ex.professional_share.value = 1.0
+    assert "hold no agency at all" in ex.note.value
+    ex.episode_days.value = ex.episode_days.min
+    assert "counts as fully short" in ex.note.value
+
+
+# -- the shared machinery ---------------------------------------------------------------------
+def test_suspended_updates_once():
+    """Changing three sliders inside ``suspended`` draws one update, at the end."""
+    ex = AgencyExplorer()
+    calls = []
+    original = ex._update
+    ex._update = lambda: (calls.append(1), original())[1]
+    with ex.suspended():
+        ex.baseline.value, ex.trend.value, ex.horizon.value = 0.5, 0.1, 400
+        assert calls == []
+    assert calls == [1]
+    with ex.suspended(update=False):
+        ex.baseline.value = 0.6
+    assert calls == [1] and not ex.paused
+
+
+def test_disabled_controls_leave_the_tab_order():
+    ex = AgencyExplorer(preset="Cataract surgery")
+    ex.remove_button.click()
+    assert ex.start.disabled and ex.start.tabbable is False and ex.remove_button.tabbable is False
+    ex.add_button.click()
+    assert not ex.start.disabled and ex.start.tabbable is None
+
+
+def test_labels_are_not_cut_off_and_sliders_have_one_tab_stop():
+    for ex in (AgencyExplorer(), ServiceExplorer(), ValueStreamExplorer()):
+        sliders = [w for w in vars(ex).values() if hasattr(w, "readout") and hasattr(w, "description")]
+        assert sliders
+        for w in sliders:
+            assert w.style.description_width == "initial", w.description
+            assert w.readout is False, w.description  # the editable readout was a second Tab stop
+
+
+def test_the_page_script_covers_names_values_live_regions_focus_and_restarts():
+    for needle in ("aria-valuetext", "aria-live", "polite", "outline: 3px solid", "jupyter-widgets-disconnected",
+                   "course-restart-note", "tabindex"):
+        assert needle in ACCESSIBILITY_JS, needle
+    ex = AgencyExplorer()
+    assert RESTART_NOTE in ex.static_html() and "Shift+Enter" in RESTART_NOTE
+    assert RESTART_NOTE in ex.restart_note.value and "course-restart-note" in ex.restart_note._dom_classes
+    assert "course-explorer" in ex.ui._dom_classes
