@@ -6,10 +6,8 @@ it shows.
 """
 from __future__ import annotations
 
-import base64
 import csv
 import html
-import io
 
 from .analysis import MIN_CLASS, item_analysis
 
@@ -69,12 +67,10 @@ def question_difficulty(rows):
     return {k: (sum(v) / len(v), m) for k, (v, m) in acc.items()}
 
 
-def _png(fig):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, bbox_inches="tight")
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+def _figure(fig, alt):
+    """The figure as an embedded PNG with its alt text: the explorers' own function (course.rendering)."""
+    from course.rendering import figure_html
+    return figure_html(fig, alt, caption=False, tight=True, dpi=100)
 
 
 def _score_figure(scores, max_score):
@@ -93,7 +89,7 @@ def _score_figure(scores, max_score):
                f"{mean:.2f}, lowest {min(scores):g}, highest {max(scores):g}.")
     else:
         alt = "No submission was graded, so the score histogram is empty."
-    return _png(fig), alt
+    return _figure(fig, alt)
 
 
 def _difficulty_figure(diff):
@@ -112,7 +108,7 @@ def _difficulty_figure(diff):
     ax.set_title("Question difficulty (autograded cells)")
     alt = "Mean fraction of points earned per graded cell: " + "; ".join(
         f"{n} {v:.0%}" for n, v in zip(names, vals)) + "." if names else "No graded cells."
-    return _png(fig), alt
+    return _figure(fig, alt)
 
 
 def _item_row(st):
@@ -130,8 +126,8 @@ def write_report(path, *, assignment, rows, max_score, protections, seconds):
     graded = [r for r in rows if r["status"] == "graded"]
     rejected = [r for r in rows if r["status"] == "rejected"]
     scores = [r["score"] for r in graded]
-    png1, alt1 = _score_figure(scores, max_score or 0)
-    png2, alt2 = _difficulty_figure(question_difficulty(rows))
+    figure1 = _score_figure(scores, max_score or 0)
+    figure2 = _difficulty_figure(question_difficulty(rows))
     e = html.escape
     stats = item_analysis(rows)
     item_rows = "".join(_item_row(st) for st in stats)
@@ -154,11 +150,11 @@ tr.flag{{background:#fff3cd}}tr.flag th::after{{content:" (flagged)"}}</style>
 <p>{len(graded)} graded, {len(rejected)} rejected; mean score {mean} out of {_fmt(max_score)};
 grading took {seconds:.1f} s.</p>
 <h2>Score distribution</h2>
-<img src="data:image/png;base64,{png1}" alt="{e(alt1)}">
+{figure1}
 <p>{len(pending)} graded submission(s) still have answers awaiting a tutor's marks; their points
 are pending, not zero (see the <code>pending_points</code> and <code>marking</code> columns of grades.csv).</p>
 <h2>Question difficulty</h2>
-<img src="data:image/png;base64,{png2}" alt="{e(alt2)}">
+{figure2}
 <h2>Item analysis</h2>
 <p>Difficulty: the mean share of the question's points earned. Discrimination: the correlation
 between a student's result on the question and the rest of their automatic score (n/a below
