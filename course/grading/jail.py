@@ -2,8 +2,10 @@
 
 This file is run as a script (``python -I jail.py OPTIONS -- CMD...``), never imported
 by the kernel, so that it does not import the ``course`` package. It is started by
-:class:`course.grading.sandbox.SandboxKernelManager`, usually under ``unshare -m -n``
-(new mount and network namespaces). In order, it:
+:class:`course.grading.sandbox.SandboxKernelManager`: inside bubblewrap's allow-list
+sandbox (:mod:`course.grading.bwrap`), where only steps 3 to 5 are needed, or, where
+bubblewrap cannot run, under ``unshare -m -n`` (new mount and network namespaces). In
+order, it:
 
 1. hides paths the student must not see (solutions, gradebook, other submissions,
    the grader's own scratch folders) behind empty read-only mounts;
@@ -79,6 +81,8 @@ def main(argv=None):
     p.add_argument("--fsize-mb", type=int)
     p.add_argument("--nproc", type=int)
     p.add_argument("--cwd", required=True)
+    p.add_argument("--quiet-stdio", action="store_true",
+                   help="give CMD /dev/null as stdin, stdout and stderr")
     p.add_argument("cmd", nargs=argparse.REMAINDER)
     args = p.parse_args(argv)
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
@@ -119,6 +123,11 @@ def main(argv=None):
         os.umask(0o077)
         for fd in fds.values():
             os.close(fd)
+        if args.quiet_stdio:  # what the kernel prints never reaches the grader's log files
+            null = os.open(os.devnull, os.O_RDWR)
+            for std in (0, 1, 2):
+                os.dup2(null, std)
+            os.close(null)
     except Exception as exc:  # report, never run the student's code half-protected
         os.write(log_fd, f"sandbox setup failed: {exc!r}\n".encode())
         return 70

@@ -1,14 +1,25 @@
 """Run students' kernels with as few rights as the machine allows.
 
 nbgrader executes student code with the grader's own rights, next to the solutions and
-the gradebook. :class:`SandboxKernelManager` instead launches each kernel through
-``jail.py`` (see that file for the order of steps) and talks to it over unix-domain
-sockets, so that the kernel can live in a network namespace with no network at all.
+the gradebook. :class:`SandboxKernelManager` instead launches each kernel in a sandbox and
+talks to it over unix-domain sockets in the student's own folder, so that the kernel can
+live in a network namespace with no network at all.
 
 :func:`probe_sandbox` finds out once, in the parent, which protections work here and
-returns a :class:`SandboxPlan`; a worker turns that plan into kernel-manager settings
-for one student with :func:`kernel_config`. Every protection that was active is listed
-in ``SandboxPlan.protections`` and ends up in the report.
+returns a :class:`SandboxPlan`, in this order of preference:
+
+1. ``bwrap``: bubblewrap's allow-list sandbox (:mod:`.bwrap`): the kernel sees only the
+   system's libraries, the Python environment, the ``course`` package and its own folder;
+   then ``jail.py`` sets the per-process limits and changes to the student's own user id;
+2. ``unshare``: where bubblewrap is missing or cannot make namespaces, the older hide-list
+   (``jail.py`` covers the solutions, gradebook, submissions and output with empty mounts);
+3. nothing but the per-process limits (macOS; Linux without usable namespaces).
+
+In every mode on Linux, each student's kernel also gets a cgroup of its own where the
+machine allows one (:mod:`.cgroups`): limits per student, not per process. A worker turns
+the plan into kernel-manager settings for one student with :func:`kernel_config`. Every
+protection that was active is listed in ``SandboxPlan.protections`` and ends up in the
+report.
 """
 from __future__ import annotations
 
@@ -26,6 +37,10 @@ from traitlets import Bool, Dict, Int, List, Unicode
 
 __all__ = ["SandboxPlan", "SandboxKernelManager", "probe_sandbox", "kernel_config",
            "new_sandbox_uid", "kill_uid"]
+
+#: Set (to anything) to grade with the older hide-list even where bubblewrap works: the tests
+#: use it to show what the fallback does.
+NO_BWRAP_ENV = "COPRODUCTION_COURSE_NO_BWRAP"
 
 JAIL = os.path.join(os.path.dirname(os.path.abspath(__file__)), "jail.py")
 
@@ -50,6 +65,9 @@ class SandboxPlan:
     fsize_mb: int = 64
     nproc: int = 64
     protections: tuple = field(default_factory=tuple)
+    kind: str = "none"             #: "bwrap", "unshare" or "none" (see the module docstring)
+    bwrap: tuple = ()              #: ("/usr/bin/bwrap", course package folder, *Python paths)
+    cgroup: object = None          #: a :class:`.cgroups.CgroupPlan`, or None
 
 
 def _run_ok(cmd, timeout=20):
@@ -85,24 +103,76 @@ def _blocking_ancestor(path):
     return None
 
 
-def probe_sandbox(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb=64, nproc=64):
+def probe_sandbox(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb=64, nproc=64,
+                  allow_bwrap=True, allow_cgroup=True):
     """Find out which protections work here; returns a :class:`SandboxPlan`.
 
     ``hides`` are paths (solutions, gradebook, submissions, output folder) a student's
-    kernel must not see; ``scratch_root`` is the folder holding every student's scratch
-    copy (covered, so that a kernel sees only its own).
+    kernel must not see (used only by the hide-list fallback: the allow-list sandbox shows
+    nothing it was not told to); ``scratch_root`` is the folder holding every student's
+    scratch copy. ``allow_bwrap`` and ``allow_cgroup`` (tests, benchmark) switch off the
+    allow-list sandbox or the per-student cgroups to measure or test the fallbacks.
     """
+    if os.environ.get(NO_BWRAP_ENV):
+        allow_bwrap = False
+    plan = _probe_mechanism(hides=hides, scratch_root=scratch_root, memory_mb=memory_mb,
+                            cpu_seconds=cpu_seconds, fsize_mb=fsize_mb, nproc=nproc,
+                            allow_bwrap=allow_bwrap)
+    if plan.kind == "none" or not allow_cgroup or os.name == "nt":
+        return plan
+    from . import cgroups
+    cg, why = cgroups.probe()
+    prot = list(plan.protections)
+    if cg is None:
+        prot.insert(1, f"limits per process only: {why}")
+        return SandboxPlan(**{**plan.__dict__, "protections": tuple(prot)})
+    prot.insert(1, cg.describe(memory_mb))
+    import atexit
+    owner = os.getpid()
+    atexit.register(lambda: os.getpid() == owner and cgroups.remove_run(cg))
+    return SandboxPlan(**{**plan.__dict__, "cgroup": cg, "protections": tuple(prot)})
+
+
+def _probe_mechanism(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb, nproc, allow_bwrap):
     limits = dict(memory_mb=memory_mb, cpu_seconds=cpu_seconds, fsize_mb=fsize_mb, nproc=nproc)
-    protections = [f"resource limits (memory {memory_mb} MB, CPU {cpu_seconds} s, "
+    protections = [f"resource limits per process (memory {memory_mb} MB, CPU {cpu_seconds} s, "
                    f"file size {fsize_mb} MB, {nproc} processes)"]
     if os.name == "nt":
         return SandboxPlan(protections=("NOT isolated: Windows has no resource limits or "
                                         "namespaces; use WSL2 or a Linux container",), **limits)
     if sys.platform != "linux":
-        return SandboxPlan(protections=tuple(protections), **limits)
+        return SandboxPlan(protections=tuple(protections + [
+            "NOT isolated: no allow-list sandbox on this system (bubblewrap needs Linux); kernels "
+            "run as the grader's own user, with network"]), **limits)
+    root = os.geteuid() == 0
+    fallback_note = None
+    from . import bwrap as bw
+    tool = bw.find_bwrap() if allow_bwrap else None
+    if tool:
+        paths = (tool, bw.course_package_dir(), *bw.environment_paths())
+        plan = SandboxPlan(kind="bwrap", bwrap=paths, drop_user=root, **limits)
+        ok, why = _probe_bwrap(plan, scratch_root)
+        if ok:
+            protections += [
+                "allow-list sandbox (bubblewrap): a kernel sees only the system libraries, the Python "
+                "environment and the course package (read-only) and its own scratch folder; its own "
+                "/tmp, /dev/shm and /proc; no solutions, gradebook, submissions, output, .git or "
+                "other students' files exist inside",
+                "own PID, IPC, mount and network namespaces (no network), a new session, "
+                "no new privileges"]
+            protections.append("separate unprivileged user id per student (no shared files)" if root else
+                               "NOT a separate user: kernels run as the grader's own user (inside the "
+                               "allow-list sandbox); run as root for one user id per student")
+            return SandboxPlan(**{**plan.__dict__, "protections": tuple(protections)})
+        fallback_note = (f"FALLBACK: bubblewrap could not start a kernel here ({why}); "
+                         "the older hide-list is used instead")
+    elif allow_bwrap:
+        fallback_note = ("FALLBACK: bubblewrap (bwrap) is not installed; the older hide-list is used "
+                         "instead (install the 'bubblewrap' package for the allow-list sandbox)")
+    if fallback_note:
+        protections.append(fallback_note)
     hides = tuple(os.path.realpath(h) for h in hides if h and os.path.exists(h))
     unshare = shutil.which("unshare")
-    root = os.geteuid() == 0
     if unshare and root and _run_ok([unshare, "-m", "-n", "true"]):
         wrapper = (unshare, "-m", "-n")
         covers, exposes = [os.path.realpath(scratch_root)], []
@@ -113,7 +183,7 @@ def probe_sandbox(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb=64, n
             if anc:
                 exposes.append(prefix)
         plan = SandboxPlan(wrapper=wrapper, drop_user=True, mounts=True, covers=tuple(covers),
-                           exposes=tuple(exposes), hides=hides, **limits)
+                           exposes=tuple(exposes), hides=hides, kind="unshare", **limits)
         if _probe_kernel_start(plan, scratch_root):
             protections += ["separate unprivileged user id per student (no shared files)",
                             "no network (private network namespace)",
@@ -121,7 +191,7 @@ def probe_sandbox(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb=64, n
                             "(private mount namespace)"]
             return SandboxPlan(**{**plan.__dict__, "protections": tuple(protections)})
         protections.append("NOT isolated: could not start Python as an unprivileged user")
-        return SandboxPlan(wrapper=wrapper, mounts=True, hides=hides,
+        return SandboxPlan(wrapper=wrapper, mounts=True, hides=hides, kind="unshare",
                            protections=tuple(protections + ["no network (private network namespace)"]),
                            **limits)
     if unshare and not root and _run_ok([unshare, "-r", "-m", "-n", "true"]):
@@ -130,11 +200,34 @@ def probe_sandbox(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb=64, n
                         "(user and mount namespace)",
                         "NOT isolated: kernels run as the grader's own user"]
         return SandboxPlan(wrapper=(unshare, "-r", "-m", "-n"), mounts=True, hides=hides,
-                           covers=(os.path.realpath(scratch_root),),
+                           covers=(os.path.realpath(scratch_root),), kind="unshare",
                            protections=tuple(protections), **limits)
     protections.append("NOT isolated: kernels run as the grader's own user, with network "
                        "(no usable 'unshare' here)")
     return SandboxPlan(protections=tuple(protections), **limits)
+
+
+def _probe_bwrap(plan, scratch_root):
+    """Can the allow-list sandbox start Python and import ipykernel here? ``(ok, why)``."""
+    from . import bwrap as bw
+    uid = new_sandbox_uid() if plan.drop_user else None
+    box = _make_box(scratch_root, "probe-bwrap", uid)
+    try:
+        log = _log_file(box)
+        return bw.bwrap_works(plan.bwrap[0], box=box, log=log, python_paths=plan.bwrap[2:],
+                              course_dir=plan.bwrap[1], as_root=plan.drop_user, uid=uid, jail=JAIL,
+                              jail_args=_jail_args(plan, box, uid))
+    finally:
+        kill_uid(uid)
+        shutil.rmtree(os.path.dirname(box), ignore_errors=True)
+
+
+def _log_file(box):
+    """The set-up step's log, beside (never inside) the student's folder; bound into the sandbox."""
+    log = os.path.join(os.path.dirname(box), "jail.log")
+    with open(log, "a"):
+        pass
+    return log
 
 
 def _probe_kernel_start(plan, scratch_root):
@@ -192,6 +285,8 @@ def _jail_args(plan, box, uid):
     args = ["--log", os.path.join(os.path.dirname(box), "jail.log"), "--cwd",
             os.path.join(box, "work"), "--memory-mb", str(plan.memory_mb), "--cpu-seconds",
             str(plan.cpu_seconds), "--fsize-mb", str(plan.fsize_mb)]
+    if plan.kind == "bwrap":
+        args.append("--quiet-stdio")
     if plan.mounts:
         for h in plan.hides:
             args += ["--hide", h]
@@ -209,8 +304,25 @@ def kernel_config(plan, box, uid):
     if os.name == "nt":  # no resource limits on Windows: start the kernel directly
         return {"box_dir": box, "run_uid": -1, "wrapper": [], "jail_args": [],
                 "use_jail": False}
-    return {"box_dir": box, "run_uid": uid if plan.drop_user else -1,
-            "wrapper": list(plan.wrapper), "jail_args": _jail_args(plan, box, uid)}
+    wrapper = list(plan.wrapper)
+    if plan.kind == "bwrap":
+        from . import bwrap as bw
+        wrapper = bw.bwrap_command(plan.bwrap[0], box=box, log=_log_file(box),
+                                   python_paths=plan.bwrap[2:], course_dir=plan.bwrap[1],
+                                   as_root=plan.drop_user)
+    cfg = {"box_dir": box, "run_uid": uid if plan.drop_user else -1,
+           "wrapper": wrapper, "jail_args": _jail_args(plan, box, uid),
+           "message_interrupts": plan.kind == "bwrap", "private_tmp": plan.kind == "bwrap"}
+    if plan.kind == "bwrap":
+        # the kernel imports the very ``course`` package the grader runs (bound in at its path)
+        cfg["extra_env"] = {"PYTHONPATH": os.path.dirname(plan.bwrap[1])}
+    if plan.cgroup is not None:
+        cg = plan.cgroup
+        cfg["cgroup"] = {"version": cg.version, "parents": [list(p) if isinstance(p, tuple) else p
+                                                            for p in cg.parents],
+                         "controllers": list(cg.controllers), "memory_mb": plan.memory_mb,
+                         "name": os.path.basename(os.path.dirname(box))}
+    return cfg
 
 
 class SandboxKernelManager(AsyncKernelManager):
@@ -226,6 +338,13 @@ class SandboxKernelManager(AsyncKernelManager):
     jail_args = List(Unicode()).tag(config=True)
     extra_env = Dict().tag(config=True)
     use_jail = Bool(True).tag(config=True)
+    #: interrupt through the kernel's control channel: a signal from outside the sandbox's new
+    #: session would not reach it
+    message_interrupts = Bool(False).tag(config=True)
+    #: the kernel has a /tmp of its own (the allow-list sandbox)
+    private_tmp = Bool(False).tag(config=True)
+    #: this student's cgroup (see :func:`kernel_config`), made at the first start
+    cgroup = Dict().tag(config=True)
 
     async def _async_pre_start_kernel(self, **kw):
         self.transport = "ipc"
@@ -251,8 +370,39 @@ class SandboxKernelManager(AsyncKernelManager):
         kw["stdout"] = subprocess.DEVNULL
         kw["stderr"] = subprocess.DEVNULL
         kw["stdin"] = subprocess.DEVNULL
+        if self.private_tmp:
+            env["TMPDIR"] = "/tmp"  # the sandbox's own /tmp, gone with the kernel
         cmd = list(kernel_cmd)
         if self.use_jail:
             cmd = list(self.wrapper) + [sys.executable, "-I", JAIL] + list(self.jail_args) + [
                 "--"] + cmd
+        if self.cgroup:
+            from . import cgroups
+            cmd = cgroups.join_command(self._cgroup_dirs()) + cmd
         return await super()._async_launch_kernel(cmd, **kw)
+
+    def _cgroup_dirs(self):
+        """This student's cgroup folders, made (with the limits) the first time."""
+        from . import cgroups
+        if getattr(self, "_cg_dirs", None) is None:
+            c = self.cgroup
+            plan = cgroups.CgroupPlan(c["version"], tuple(tuple(p) if isinstance(p, list) else p
+                                                          for p in c["parents"]), tuple(c["controllers"]))
+            self._cg_dirs = cgroups.ensure(plan, c["name"], c["memory_mb"])
+        return self._cg_dirs
+
+    async def _async_interrupt_kernel(self):
+        if not self.message_interrupts or not self.has_kernel:
+            return await super()._async_interrupt_kernel()
+        msg = self.session.msg("interrupt_request", content={})
+        self._connect_control_socket()
+        self.session.send(self._control_socket, msg)
+
+    interrupt_kernel = _async_interrupt_kernel
+
+    async def _async_cleanup_resources(self, restart=False):
+        await super()._async_cleanup_resources(restart=restart)
+        if self.cgroup and not restart:  # every process of this student's kernel ends with it
+            from . import cgroups
+            cgroups.kill_and_remove(self._cgroup_dirs())
+            self._cg_dirs = None

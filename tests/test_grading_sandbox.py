@@ -1,0 +1,215 @@
+"""The allow-list sandbox: what a student's kernel can see, reach and use, and what happens without it.
+
+Real ``coproduction-course grade`` runs of the code-based fixture assignment (``ps1``), each with an
+honest submission beside the attacker, whose grades must come out right. The course, its copy of the
+``course`` package, the submissions and the output all live in a folder only its owner can enter
+(``tempfile.mkdtemp``), as in a fresh clone under ``mktemp -d``.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures", "grading"))
+import builders as B  # noqa: E402
+
+from course.grading import cgroups  # noqa: E402
+from course.grading.sandbox import NO_BWRAP_ENV  # noqa: E402
+
+pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+              pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
+
+LINUX_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
+
+
+def _snoop(targets):
+    """An answer that lists every protected thing it can read, list or signal, then answers right
+    unless it found something (so a leak also costs the attacker the question's points)."""
+    return (
+        "import os, glob\n"
+        "seen = []\n"
+        f"for p in {targets!r}:\n"
+        "    try:\n"
+        "        if os.path.isdir(p):\n"
+        "            os.listdir(p)\n"
+        "        else:\n"
+        "            open(p, 'rb').read(1)\n"
+        "        seen.append(p)\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "for d in glob.glob('/proc/[0-9]*'):\n"
+        "    try:\n"
+        "        if b'course.cli' in open(d + '/cmdline', 'rb').read():\n"
+        "            seen.append(d + '/cmdline')\n"
+        "    except Exception:\n"
+        "        pass\n"
+        "open('/tmp/left-behind', 'w').write('x')\n"
+        "open('/dev/shm/left-behind', 'w').write('x')\n"
+        "print('seen:', seen)\n"
+        "def squares(n):\n"
+        "    return seen or [i * i for i in range(1, n + 1)]\n")
+
+
+USES_COURSE = ("import course, course.grading.collect\n"
+               "print('course from', course.__file__)\n" + B.RIGHT["squares"])
+
+SPREAD = ("import subprocess, sys\n"
+          "code = 'b = bytearray(450 * 2**20)\\nfor i in range(0, len(b), 4096): b[i] = 1\\n"
+          "import time; time.sleep(4)'\n"
+          "ps = [subprocess.Popen([sys.executable, '-c', code]) for _ in range(3)]\n"
+          "print('children:', sorted(p.wait() for p in ps))\n" + B.RIGHT["squares"])
+
+
+def _private_setup():
+    """A folder only its owner can enter, holding a copy of the course package, the course,
+    the submissions and the output folder."""
+    base = tempfile.mkdtemp()
+    assert os.stat(base).st_mode & 0o777 == 0o700
+    clone = os.path.join(base, "clone")
+    shutil.copytree(os.path.join(B.REPO, "course"), os.path.join(clone, "course"),
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    course = B.make_course(os.path.join(base, "course"))
+    return base, clone, course
+
+
+def _grade(course, clone, subs, out, *extra, env_extra=None):
+    env = dict(B.cli_env(), PYTHONPATH=clone, **(env_extra or {}))
+    proc = subprocess.run(B.grade_cmd(course, subs, out, "--jobs", "2", "--timeout", "10", *extra),
+                          cwd=course, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc
+
+
+@pytest.fixture(scope="module")
+def private_run():
+    base, clone, course = _private_setup()
+    subs, out = os.path.join(base, "subs"), os.path.join(base, "out")
+    targets = [os.path.join(course, "solutions", "ps1", "ps1.ipynb"), os.path.join(course, "gradebook.db"),
+               os.path.join(subs, "honest", "ps1", "ps1.ipynb"), os.path.join(out, "journal.jsonl"),
+               os.path.join(course, "nbgrader_config.py"), os.path.join(B.REPO, ".git"),
+               os.path.join(B.REPO, "solutions"), os.path.join(clone, "course", "..", "..", "course"),
+               "/etc/passwd", "/etc/shadow", "/var", "/sys/fs/cgroup", "/run"]
+    B.write_nbgrader_layout(subs, {
+        "honest": {"ps1.ipynb": B.notebook({"squares": USES_COURSE})},
+        "blank": {"ps1.ipynb": B.notebook({"squares": "", "mean": "", "count_words": ""})},
+        "snoop": {"ps1.ipynb": B.notebook({"squares": _snoop(targets)})},
+        "spread": {"ps1.ipynb": B.notebook({"squares": SPREAD})},
+    })
+    proc = _grade(course, clone, subs, out, "--memory-mb", "1024")
+    try:
+        yield {"base": base, "clone": clone, "course": course, "subs": subs, "out": out, "proc": proc,
+               "rows": B.read_csv(out)}
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _feedback(run, sid):
+    with open(os.path.join(run["out"], "feedback", sid + ".html"), encoding="utf-8") as fh:
+        return fh.read()
+
+
+def test_a_course_in_a_private_folder_is_graded_with_its_own_course_package(private_run):
+    """The kernel imports the course package the grader runs, bound in from a folder others cannot enter."""
+    rows = private_run["rows"]
+    assert rows["honest"]["status"] == "graded" and float(rows["honest"]["score"]) == 6.0, rows["honest"]
+    assert float(rows["blank"]["score"]) == 0.0
+    page = _feedback(private_run, "honest")
+    assert "course from " + os.path.join(private_run["clone"], "course", "__init__.py") in page
+
+
+def test_the_kernel_sees_nothing_outside_its_allow_list(private_run):
+    """Solutions, gradebook, other submissions, the journal, .git, home folders and the grader's
+    command line do not exist for the kernel; the attacker scores like an honest student."""
+    page = _feedback(private_run, "snoop")
+    assert "seen: []" in page, page[page.find("seen:"):page.find("seen:") + 600]
+    assert float(private_run["rows"]["snoop"]["score"]) == 6.0
+
+
+def test_files_left_in_tmp_and_dev_shm_go_with_the_kernel(private_run):
+    assert not os.path.exists("/tmp/left-behind") and not os.path.exists("/dev/shm/left-behind")
+
+
+def test_the_report_names_the_sandbox_and_the_limits_that_were_active(private_run):
+    with open(os.path.join(private_run["out"], "report.html"), encoding="utf-8") as fh:
+        report = fh.read()
+    assert "allow-list sandbox (bubblewrap)" in report
+    assert "FALLBACK" not in report
+    plan, _ = cgroups.probe(tag=f"coproduction-test-{os.getpid()}")
+    if plan is not None:  # this machine offers a cgroup: the limits held per student
+        cgroups.remove_run(plan)
+        assert "limits per student, not per process" in report
+    else:
+        assert "limits per process only" in report
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="cgroups are made by a grader running as root")
+def test_memory_is_limited_per_student_not_per_process(private_run):
+    """Three processes of 450 MB each under --memory-mb 1024: within the per-process limit, over the
+    per-student one, so at least one of them is killed; the rest of the notebook is graded."""
+    page = _feedback(private_run, "spread")
+    line = page[page.index("children: ["):].split("]")[0]
+    codes = [int(c) for c in line[len("children: ["):].split(",")]
+    assert -9 in codes, line
+    assert float(private_run["rows"]["spread"]["score"]) == 6.0
+
+
+def test_without_bubblewrap_the_hide_list_is_used_and_reported(tmp_path):
+    """Where bwrap cannot be used, the older hide-list grades the same and the report says so."""
+    course = B.make_course(str(tmp_path / "course"))
+    subs, out = str(tmp_path / "subs"), str(tmp_path / "out")
+    B.write_nbgrader_layout(subs, {"honest": {"ps1.ipynb": B.notebook()},
+                                   "blank": {"ps1.ipynb": B.notebook({"squares": "", "mean": "",
+                                                                      "count_words": ""})}})
+    proc = subprocess.run(B.grade_cmd(course, subs, out, "--jobs", "2", "--timeout", "10"), cwd=course,
+                          env=dict(B.cli_env(), **{NO_BWRAP_ENV: "1"}), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    rows = B.read_csv(out)
+    assert float(rows["honest"]["score"]) == 6.0 and float(rows["blank"]["score"]) == 0.0
+    with open(os.path.join(out, "report.html"), encoding="utf-8") as fh:
+        report = fh.read()
+    assert "allow-list sandbox (bubblewrap)" not in report
+    assert "hidden (private mount namespace)" in report or "NOT isolated" in report
+
+
+def _fake_v2(tmp_path, enabled=""):
+    root = tmp_path / "cgroup"
+    own = root / "grading.scope"
+    own.mkdir(parents=True)
+    (root / "cgroup.controllers").write_text("cpu memory pids io\n")
+    (own / "cgroup.controllers").write_text("cpu memory pids\n")
+    (own / "cgroup.subtree_control").write_text(enabled)
+    (own / "cgroup.procs").write_text("")
+    proc = tmp_path / "self-cgroup"
+    proc.write_text("0::/grading.scope\n")
+    return root, own, proc
+
+
+def test_cgroup_v2_limits_are_written_per_student(tmp_path):
+    """On a cgroup v2 tree (here a copy of its files), the grader moves itself to a leaf, passes the
+    controllers down and gives each student memory.max, no swap, pids.max and one CPU."""
+    root, own, proc = _fake_v2(tmp_path)
+    plan, why = cgroups.probe(tag="run", root=str(root), proc_cgroup=str(proc))
+    assert why == "" and plan.version == 2 and plan.controllers == ("memory", "pids", "cpu")
+    assert (own / f"grader-{os.getpid()}" / "cgroup.procs").read_text() == str(os.getpid())
+    assert (own / "cgroup.subtree_control").read_text() == "+memory +pids +cpu"
+    (own / "run" / "memory.swap.max").write_text("max")  # as the kernel shows it in each new cgroup
+    dirs = cgroups.create(plan, "alice", 1024)
+    student = own / "run" / "alice"
+    assert dirs == [str(student)]
+    assert (student / "memory.max").read_text() == str(1024 * 1024 * 1024)
+    assert (student / "pids.max").read_text() == str(cgroups.PIDS)
+    assert (student / "cpu.max").read_text() == "100000 100000"
+    assert "memory 1024 MB for all its processes together" in plan.describe(1024)
+    cmd = cgroups.join_command(dirs)
+    assert cmd[-1] == "sh" and f'> "{student}/cgroup.procs"' in cmd[2]
+
+
+def test_no_cgroup_without_memory_and_pids_controllers(tmp_path):
+    root, own, proc = _fake_v2(tmp_path)
+    (own / "cgroup.controllers").write_text("cpu\n")
+    plan, why = cgroups.probe(tag="run", root=str(root), proc_cgroup=str(proc))
+    assert plan is None and "no writable cgroup" in why
