@@ -20,6 +20,8 @@ from course.agency import PRESETS, agency_profile, summarize
 from course.plots import describe_agency, describe_service_map, describe_value_stream
 from course.services import ServiceProfile, classify, load_catalogue
 from course.value_stream import MINUTES_PER_DAY, load_example_maps, takt_time_minutes
+from course.explorers.agency import summary_rows
+from course.formatting import format_duration, format_minutes, format_number, format_percent
 from course.widgets import AgencyExplorer, ServiceExplorer, ValueStreamExplorer
 
 pytestmark = pytest.mark.browser
@@ -46,10 +48,14 @@ def checkbox(root, label: str):
     return root.get_by_role("checkbox", name=label, exact=True)
 
 
+def control(root, label: str):
+    """The row of a slider and the course's readout beside it."""
+    return root.locator(".course-control").filter(has=root.page.locator(".widget-label", has_text=_exact(label)))
+
+
 def readout(root, label: str) -> float:
-    """The number a slider displays next to it ("0.86", "+0.20", "45%", "370")."""
-    text = slider(root, label).locator(".widget-readout").inner_text().strip()
-    return float(text.rstrip("%")) / 100 if text.endswith("%") else float(text)
+    """The value a slider's readout stands for (the readout shows it as text: "30 minutes", "45%")."""
+    return float(control(root, label).locator(".course-readout").get_attribute("data-value"))
 
 
 def table(root) -> dict:
@@ -81,7 +87,7 @@ def expect_agency(root, ex: AgencyExplorer) -> list[dict]:
     profiles = [agency_profile(params)]
     if compare != "(none)":
         profiles.append(agency_profile(PRESETS[compare]))
-    rows = {k: f"{v:.0%}" for k, v in summarize(profiles[0]).as_dict().items()}
+    rows = dict(summary_rows(profiles[0]))
     return [{"rows": rows, "description": describe_agency(profiles)}]
 
 
@@ -124,14 +130,14 @@ def expect_value_stream(root, ex: ValueStreamExplorer) -> list[dict]:
     demand, available = readout(root, ex.demand.description), readout(root, ex.available.description)
     cov = vsm.coverage(profile)
     rows = {
-        "Lead time": f"{vsm.lead_time_days:.1f} days",
-        "Process time": f"{vsm.process_minutes:.0f} minutes",
-        "Value-added time": f"{vsm.value_added_minutes:.0f} minutes",
-        "Process cycle efficiency": f"{vsm.process_cycle_efficiency:.3%}",
-        "Takt time": f"{takt_time_minutes(available, demand):.1f} minutes per patient",
-        "In the map's steps": f"{cov.patient_days_in_steps + cov.patient_days_in_occupancy:.1f}",
-        "In what the map calls waiting": f"{cov.patient_days_in_waits:.1f}",
-        "After the map ends": f"{cov.patient_days_after_map:.1f}",
+        "Lead time": format_duration(vsm.lead_time_days),
+        "Process time": format_minutes(vsm.process_minutes),
+        "Value-added time": format_minutes(vsm.value_added_minutes),
+        "Process cycle efficiency": format_percent(vsm.process_cycle_efficiency, 2),
+        "Takt time": f"{format_minutes(takt_time_minutes(available, demand))} per patient",
+        "In the map's steps": format_number(cov.patient_days_in_steps + cov.patient_days_in_occupancy, 1),
+        "In what the map calls waiting": format_number(cov.patient_days_in_waits, 1),
+        "After the map ends": format_number(cov.patient_days_after_map, 1),
     }
     return [{"rows": rows, "description": describe_value_stream(vsm, profile)}]
 
@@ -313,7 +319,7 @@ def test_explorer_is_operable_by_keyboard_alone(session):
 
     # arrows move the first slider
     handle = root.locator("[role=slider]").first
-    readout_el = root.locator(".widget-slider").first.locator(".widget-readout")
+    readout_el = root.locator(".course-control").first.locator(".course-readout")
     before, src = readout_el.inner_text(), figure(root)["src"]
     at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
     press(page, handle, "ArrowLeft" if at_max else "ArrowRight")
@@ -341,7 +347,8 @@ def _names(session) -> list[dict]:
 
 def test_every_control_has_an_accessible_name(session):
     """Does every control have a name a screen reader announces?"""
-    unnamed = [c for c in _names(session) if not c["name"].strip()]
+    # ipywidgets keeps a switched-off slider readout in the page, hidden (display: none): not a control
+    unnamed = [c for c in _names(session) if not c["name"].strip() and 'style="display: none;"' not in c["html"]]
     assert not unnamed, f"{session.kind.name}: controls without an accessible name:\n" + "\n".join(
         f"  {c['role']}: {c['html']}" for c in unnamed)
 
@@ -358,9 +365,21 @@ def test_sliders_are_named_after_their_descriptions(session):
         el = sliders.nth(i)
         label = el.locator(".widget-label").inner_text().strip()
         assert el.locator(".noUi-handle").first.get_attribute("aria-label") == label, label
-        readouts = el.locator(".widget-readout")
-        if readouts.count():
-            assert readouts.first.get_attribute("aria-label") == f"{label} (value)", label
+        hidden = el.locator(".widget-readout")
+        assert all(not hidden.nth(k).is_visible() for k in range(hidden.count())), \
+            f"{label}: a second, editable readout (two Tab stops)"
+
+
+def test_sliders_say_their_value_as_the_readout_shows_it(session):
+    """Does a screen reader hear each slider's value as the readout beside it shows it ("30 minutes", not "-1.68")?"""
+    rows = session.root.locator(".course-control")
+    assert rows.count() > 0
+    for i in range(rows.count()):
+        row = rows.nth(i)
+        shown = row.locator(".course-readout").inner_text().strip()
+        ok, said = bs.eventually(lambda: (lambda v: (v == shown, v))(
+            row.locator(".noUi-handle").first.get_attribute("aria-valuetext")))
+        assert ok, f"the slider says {said!r} where its readout shows {shown!r}"
 
 
 def test_figure_has_a_text_description(session):
