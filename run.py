@@ -183,6 +183,8 @@ def test(args) -> int:
         missing.append("chromium")
     if not _postgres_installed():
         missing.append("postgresql")
+    if shutil.which("bwrap") is None:  # the grading sandbox for code-based assignments
+        missing.append("bubblewrap")
     if missing and sys.platform.startswith("linux"):
         _apt_install(missing)
     cmd = [PY, "-m", "pytest", "tests", "course", "notebooks",
