@@ -668,6 +668,10 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
         protections = list(plan.protections) + [
             f"NOT hidden (it contains the Python installation or scratch space): {p}"
             for p in not_hidden]
+        from .envcheck import check_environment  # a known-good notebook in the real sandbox first
+        problem = check_environment(plan, scratch_root, release_dir, timeout)
+        if problem:
+            raise GradingSetupError(f"the environment check failed, so no one was graded: {problem}")
 
     journal = Journal(os.path.join(out, "journal.jsonl"))
     rows, tasks = {}, []
