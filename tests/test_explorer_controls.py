@@ -1,8 +1,11 @@
 """Controls in the lessons' units and ranges, and the model's guards at the slider limits (no browser)."""
 
+import math
+
 import pytest
 
-from course.agency import AgencyParams, boundary_notes as agency_notes, drift_limits
+from course.agency import PRESETS, AgencyParams, agency_profile, boundary_notes as agency_notes, drift_limits, summarize
+from course.explorers.agency import summary_rows
 from course.rendering import ACCESSIBILITY_JS, RESTART_NOTE
 from course.services import ServiceProfile, boundary_notes as service_notes
 from course.widgets import AgencyExplorer, ServiceExplorer, ValueStreamExplorer
@@ -141,3 +144,93 @@ def test_the_page_script_covers_names_values_live_regions_focus_and_restarts():
     assert RESTART_NOTE in ex.static_html() and "Shift+Enter" in RESTART_NOTE
     assert RESTART_NOTE in ex.restart_note.value and "course-restart-note" in ex.restart_note._dom_classes
     assert "course-explorer" in ex.ui._dom_classes
+
+
+# -- what the page sends back when the kernel changes a slider ------------------------------------
+def _snap(value, lo, hi, step):
+    """A value as the page's slider (noUiSlider) holds it: snapped to the step, through percentages of the range."""
+    pct, step_pct = (value - lo) * 100 / (hi - lo), step * 100 / (hi - lo)
+    pct = math.floor(pct / step_pct + 0.5) * step_pct
+    return pct * (hi - lo) / 100 + lo
+
+
+class SliderPage:
+    """The page's side of some linear sliders, as the ipywidgets 8 slider view behaves.
+
+    It applies each state message the kernel sends, in order; after each one
+    the slider re-snaps the value it then holds and, when that differs, sends
+    it back (whether the message changed the range or the value).
+    """
+
+    def __init__(self, *sliders):
+        self.state = {w: {k: getattr(w, k) for k in ("min", "max", "step", "value")} for w in sliders}
+        self.outbox = []
+        for w in sliders:
+            w._send = lambda msg, buffers=None, w=w: self._receive(w, msg)
+
+    def _receive(self, w, msg):
+        if msg.get("method") != "update":
+            return
+        held = self.state[w]
+        held.update({k: v for k, v in msg["state"].items() if k in held})
+        shown = _snap(held["value"], held["min"], held["max"], held["step"])
+        if shown != held["value"]:
+            held["value"] = shown
+            self.outbox.append((w, shown))
+
+    def send_back(self):
+        """Deliver what the page sent, as the kernel receives it."""
+        outbox, self.outbox = self.outbox, []
+        for w, value in outbox:
+            w.set_state({"value": value})
+
+
+def test_page_snapping_arithmetic_matches_what_the_browser_sent():
+    """The values the browser sent in the failing run: 30 on a 0-365 slider of step 0.5, and 80 unchanged."""
+    assert _snap(30.0, 0, 365, 0.5) == 29.999999999999996
+    assert _snap(80.0, 0, 365, 0.5) == 80.0
+
+
+def test_loading_a_preset_does_not_let_the_page_move_its_episode():
+    """Cataract surgery (episode on day 30, stripe of 90 days), then the self-managing preset (day 80, 365 days).
+
+    Sent one after the other, the new range (0-365) reached the page before the
+    new start (80): the page re-snapped the old start, 30, to 29.999999999999996
+    and sent it back after the kernel had loaded the preset, which moved the
+    preset's first episode to day 30 ("concentration in episodes" 66% instead
+    of the preset's 65%).
+    """
+    name = "Self-managing patient with occasional acute events"
+    ex = AgencyExplorer(preset="Cataract surgery")
+    page = SliderPage(ex.start)
+    ex.preset.value = name
+    page.send_back()
+    assert ex.params == PRESETS[name]
+    assert ex.start.value == 80.0 and page.state[ex.start]["max"] == 365
+    ex.baseline.value, ex.trend.value = 0.84, 0.3
+    expected = PRESETS[name].replace(baseline=0.84, trend_per_year=0.3)
+    assert ex.params == expected
+    # concentration of that stripe, by the model: 0.6503 -> 65%, shown as such
+    assert summarize(agency_profile(expected)).concentration == pytest.approx(0.6503, abs=5e-5)
+    assert dict(summary_rows(ex.profiles[0]))["concentration in episodes"] == "65%"
+
+
+def test_a_longer_stripe_keeps_the_selected_episode_where_it_was():
+    """Lengthening the stripe changes the start slider's range only: what the page sends back is no move."""
+    ex = AgencyExplorer(preset="Self-managing patient with occasional acute events")
+    ex.episode.value = 1  # day 240
+    page = SliderPage(ex.start)
+    ex.horizon.value = 400
+    page.send_back()
+    assert ex.params.episodes[1].start_days == 240.0
+
+
+def test_picking_a_pathway_step_does_not_let_the_page_change_it():
+    """The process-time slider's range follows the step; the page's re-snap of the old time must not land on the new step."""
+    vs = ValueStreamExplorer()
+    page = SliderPage(vs.process_minutes)
+    shipped = vs.map
+    for i in range(len(shipped.steps)):
+        vs.step.value = i
+        page.send_back()
+    assert [s.process_minutes for s in vs.map.steps] == [s.process_minutes for s in shipped.steps]

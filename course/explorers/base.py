@@ -31,7 +31,7 @@ import keyword
 import math
 import traceback
 import uuid
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Callable
 
 import ipywidgets as W
@@ -242,6 +242,7 @@ class Explorer:
         self._pause_depth = 0
         self._formatters = {}
         self._readout_html = {}
+        self._sliders = []  # held in step while suspended (see :meth:`suspended`)
         self.description = ""
         self.figure = Figure(figsize=self._figsize, dpi=90, layout="constrained")
         self.blitter = Blitter(self.figure)
@@ -270,6 +271,7 @@ class Explorer:
         w = cls(value=value, min=lo, max=hi, step=step, description=description, continuous_update=True,
                 readout=False, style=STYLE, layout=W.Layout(width="330px"), **kw)
         self._formatters[w.model_id] = fmt if callable(fmt) else _d3_formatter(fmt)
+        self._sliders.append(w)
         readout = W.HTML(layout=W.Layout(min_width="110px"))
         self._readout_html[w.model_id] = readout
         w.observe(lambda change, w=w: self._show_value(w), names="value")
@@ -284,6 +286,7 @@ class Explorer:
         w = W.SelectionSlider(options=[(fmt(v), v) for v in values], value=value, description=description,
                               continuous_update=True, readout=False, style=STYLE, layout=W.Layout(width="330px"))
         self._formatters[w.model_id] = fmt
+        self._sliders.append(w)
         readout = W.HTML(layout=W.Layout(min_width="110px"))
         self._readout_html[w.model_id] = readout
         w.observe(lambda change, w=w: self._show_value(w), names="value")
@@ -418,10 +421,22 @@ class Explorer:
 
     @contextmanager
     def suspended(self, update: bool = True):
-        """Change several controls, then update once at the end (``update=False``: not at all)."""
+        """Change several controls, then update once at the end (``update=False``: not at all).
+
+        Each slider's changes reach the page as one message when the block ends.
+        The page re-snaps a slider's value to its step whenever its range
+        changes, and sends the result back if it differs (30 on a 0-365 slider
+        comes back as 29.999999999999996).  Were a new ``max`` sent before the
+        new ``value``, the page would send back the *previous* value, which
+        would arrive after the new one and read as the learner's move (a
+        preset's episode jumping to the last preset's day).
+        """
         self._pause_depth += 1
         try:
-            yield self
+            with ExitStack() as held:
+                for w in self._sliders:
+                    held.enter_context(w.hold_sync())
+                yield self
         finally:
             self._pause_depth -= 1
         if update and not self._pause_depth:

@@ -23,7 +23,7 @@ import ipywidgets as W
 
 from course import plots
 from course.agency import PRESETS, agency_profile
-from course.explorers.base import STYLE, WIDE, Explorer, table
+from course.explorers.base import STYLE, WIDE, Explorer, near, table
 from course.formatting import format_duration, format_minutes, format_number, format_percent
 from course.value_stream import MINUTES_PER_DAY, load_example_maps
 
@@ -146,9 +146,12 @@ class ValueStreamExplorer(Explorer):
     @property
     def map(self):
         """The map the controls currently describe."""
-        return self._map.replace_step(self.step.value, wait_minutes=self.wait_days.value * MINUTES_PER_DAY,
-                                      process_minutes=float(self.process_minutes.value),
-                                      value_added=self.value_added.value)
+        i, minutes = self.step.value, float(self.process_minutes.value)
+        held = self._map.steps[i].process_minutes
+        if near(held, minutes, self.process_minutes.step):
+            minutes = held  # the page only snapped the step's time (20 comes back as 19.999999999999996)
+        return self._map.replace_step(i, wait_minutes=self.wait_days.value * MINUTES_PER_DAY,
+                                      process_minutes=minutes, value_added=self.value_added.value)
 
     def _answer_value(self):
         return self.map
