@@ -117,6 +117,10 @@ class Cluster:
                 except ProcessLookupError:
                     pass
             proc.wait()
+        import tempfile
+
+        from course.grading.runner import _remove_stale_scratch
+        _remove_stale_scratch(tempfile.gettempdir())  # the killed workers' scratch folders
 
 
 def _grade(course, subs, out, *extra):
