@@ -13,6 +13,8 @@ agency is also hatched, and stripes carry direct labels.
 
 from __future__ import annotations
 
+import textwrap
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -252,8 +254,10 @@ def draw_service_map(ax, catalogue, current: ServiceProfile) -> ServiceMapArtist
             xy = np.array([_service_xy(e.profile) for e in pts])
             ax.scatter(xy[:, 0], xy[:, 1], marker=marker, s=36, facecolors="white", edgecolors="0.3",
                        label=f"Catalogue: {label}")
-    ax.axhspan(PRODUCT_LIKE_AT, 1.02, color=PROFESSIONAL_COLOUR, alpha=0.08, linewidth=0)
-    ax.axhspan(-0.02, PURE_AT, color=PATIENT_COLOUR, alpha=0.12, linewidth=0)
+    # room above 1 and below 0, so a star at a score of 0 or 1 is not cut off
+    y0, y1 = -0.06, 1.06
+    ax.axhspan(PRODUCT_LIKE_AT, y1, color=PROFESSIONAL_COLOUR, alpha=0.08, linewidth=0)
+    ax.axhspan(y0, PURE_AT, color=PATIENT_COLOUR, alpha=0.12, linewidth=0)
     # the bands are named outside the plot, on the right, so no label of a point can cover them
     for y, text in (((PRODUCT_LIKE_AT + 1.0) / 2, "product-\nlike"), ((PURE_AT + PRODUCT_LIKE_AT) / 2, "mixed"),
                     (PURE_AT / 2, "pure\nservice")):
@@ -267,8 +271,10 @@ def draw_service_map(ax, catalogue, current: ServiceProfile) -> ServiceMapArtist
     ticks = [1 / 1440 * 15, 1 / 24, 1, 30, 365, 3650]
     ax.set_xticks(np.log10(ticks))
     ax.set_xticklabels(["15 min", "1 hour", "1 day", "1 month", "1 year", "10 years"])
-    ax.set_xlim(np.log10(0.003), np.log10(8000))
-    ax.set_ylim(-0.02, 1.02)
+    # from about 2 minutes: the star of the shortest episode the explorer allows (4.6 minutes) is not cut off
+    ax.set_xlim(np.log10(0.0015), np.log10(8000))
+    ax.set_ylim(y0, y1)
+    ax.set_yticks([0.0, 0.2, 0.4, 0.6, 0.8, 1.0])
     ax.set_xlabel("Length of the episode of care (log scale)")
     ax.set_ylabel("Product-like score")
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=4, fontsize=9, frameon=False)
@@ -277,14 +283,38 @@ def draw_service_map(ax, catalogue, current: ServiceProfile) -> ServiceMapArtist
 
 
 def _place_annotation(note, ax, x, y) -> None:
-    """Put a point's label inside the plot: left of the point in the right half, below it near the top."""
+    """Put a point's label inside the plot: on the side of the point where it fits, below it near the top.
+
+    A label goes right of its point unless it would run past the plot's right
+    edge (over the band names there), then left of it; a name too long for
+    either side is written on two lines.
+    """
     x0, x1 = ax.get_xlim()
-    right = (x - x0) / (x1 - x0) > 0.5
     high = y > 0.8
     note.xy = (x, y)
-    note.set_position((-10 if right else 10, -10 if high else 10))
-    note.set_horizontalalignment("right" if right else "left")
     note.set_verticalalignment("top" if high else "bottom")
+    name = " ".join(note.get_text().split())
+    try:
+        renderer = ax.figure.canvas.get_renderer()
+    except AttributeError:  # a canvas without a renderer: place by the point's half of the plot
+        renderer = None
+    to_right, text = (x - x0) / (x1 - x0) <= 0.5, name
+    if renderer is not None:
+        box, (px, _) = ax.get_window_extent(renderer), ax.transData.transform((x, y))
+        room_right, room_left = box.x1 - px - 10, px - box.x0 - 10
+        note.set_position((10, 0))
+        note.set_horizontalalignment("left")
+        for text in (name, textwrap.fill(name, max(12, len(name) // 2 + 1))):
+            note.set_text(text)
+            width = note.get_window_extent(renderer).width
+            if width <= room_right or width <= room_left:
+                to_right = width <= room_right
+                break
+        else:
+            to_right = room_right >= room_left
+    note.set_text(text)
+    note.set_position((10 if to_right else -10, -10 if high else 10))
+    note.set_horizontalalignment("left" if to_right else "right")
 
 
 def update_service_map(artists: ServiceMapArtists, current: ServiceProfile) -> ServiceMapArtists:

@@ -329,3 +329,36 @@ def test_display_sends_the_click_listener_only_with_an_answer():
 
     assert "course-answer-button" in shown_scripts(AgencyExplorer(answer="my_stripe"))
     assert "course-answer-button" not in shown_scripts(AgencyExplorer())
+
+
+@pytest.mark.parametrize("days, share, features", [
+    ("min", 0.0, False),   # shortest episode, patients hold everything, no product features: score 0.25
+    ("min", 1.0, True),    # shortest, professionals hold everything, every product feature: score 1.0
+    ("max", 0.0, False),   # longest, score 0.0
+    ("max", 1.0, True),    # longest, score 0.75
+])
+def test_service_star_is_never_cut_off_by_the_plot_edge(days, share, features):
+    """At the sliders' ends the star ("This service", 260 points² ≈ 10 pixels across half) stays inside the plot."""
+    ex = ServiceExplorer()
+    ex.episode_days.value = 10 ** getattr(ex.episode_days, days)  # a log slider's min and max are exponents
+    ex.professional_share.value = share
+    ex.concrete_procedure.value = ex.physical_item.value = features
+    ex.simultaneous.value = not features
+    ex.figure.canvas.draw()
+    box = ex.ax.get_window_extent()
+    (cx, cy), = ex.ax.transData.transform(ex.artists.current.get_offsets())
+    radius = (260 ** 0.5) / 2 * ex.figure.dpi / 72
+    assert box.x0 <= cx - radius and cx + radius <= box.x1, (cx, radius, box)
+    assert box.y0 <= cy - radius and cy + radius <= box.y1, (cy, radius, box)
+
+
+def test_service_score_reads_the_same_in_the_heading_and_the_reasons():
+    """Cataract surgery with everything at the top of the scale scores 0.70: "0.70" in both places, never "0.7"."""
+    ex = ServiceExplorer(start_from="Cataract surgery")
+    ex.episode_days.value = 10 ** ex.episode_days.max     # 3981 days, ten years or more: no points for shortness
+    ex.professional_share.value = 1.0                     # 0.40
+    ex.concrete_procedure.value = ex.physical_item.value = True  # 0.20 + 0.10
+    ex.simultaneous.value = True                          # 0.00
+    assert ex.classification.score == pytest.approx(0.70)
+    assert "(score 0.70 of 1)" in ex.label.value
+    assert ex.classification.reasons[0].startswith("Product-like (score 0.70)")

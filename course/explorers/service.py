@@ -24,7 +24,7 @@ import ipywidgets as W
 
 from course import plots
 from course.explorers.base import STYLE, WIDE, Explorer, near
-from course.formatting import format_duration, format_number, format_percent
+from course.formatting import format_duration, format_fixed, format_number, format_percent
 from course.services import ServiceProfile, boundary_notes, classify, load_catalogue
 
 __all__ = ["ServiceExplorer", "label_html"]
@@ -35,7 +35,7 @@ _SHAPES = {"product-like": "&#9632;", "mixed": "&#9670;", "pure service": "&#967
 def label_html(c) -> str:
     """The label heading: shape (as on the map), label and score."""
     return (f"<h3 style='margin:4px 0'>{_SHAPES[c.label]} {html.escape(c.label)} "
-            f"<span style='font-weight:normal'>(score {format_number(c.score, 2)} of 1)</span></h3>")
+            f"<span style='font-weight:normal'>(score {format_fixed(c.score, 2)} of 1)</span></h3>")
 
 
 class ServiceExplorer(Explorer):
