@@ -13,6 +13,7 @@ agency is also hatched, and stripes carry direct labels.
 
 from __future__ import annotations
 
+import math
 import textwrap
 
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ __all__ = [
     "ValueStreamArtists",
     "draw_value_stream",
     "update_value_stream",
+    "time_axis_end",
     "describe_value_stream",
 ]
 
@@ -86,12 +88,18 @@ class AgencyArtists:
 
     @property
     def dynamic(self) -> list:
-        """The artists an update changes (the rest of the figure stays put)."""
-        return [*self.patient_fills, *self.professional_fills, *self.boundaries, *self.name_texts]
+        """The artists a slider changes (the rest of the figure stays put).
+
+        The stripes' names are not among them: a name changes only with a
+        preset, and drawing it on every slider step cost more than the
+        stripes themselves (matplotlib renders text glyph by glyph).  A new
+        name changes :meth:`layout_key` instead, for one full redraw.
+        """
+        return [*self.patient_fills, *self.professional_fills, *self.boundaries]
 
     def layout_key(self) -> tuple:
-        """Changes when an update moves anything besides :attr:`dynamic` (axis limits, stripe count)."""
-        return (self.ax.get_xlim(), self.ax.get_ylim(), len(self.boundaries))
+        """Changes when an update changes anything besides :attr:`dynamic` (axis limits, stripes, names)."""
+        return (self.ax.get_xlim(), self.ax.get_ylim(), len(self.boundaries), tuple(self.names))
 
 
 def _stripe_base(i: int, n: int) -> float:
@@ -431,13 +439,38 @@ def _number_steps(artists: ValueStreamArtists, vsm: ValueStreamMap) -> None:
             last = x
 
 
+def time_axis_end(needed_days: float, xmax_days: float = 0.0) -> float:
+    """Where the value-stream figure's time axis ends, for content reaching ``needed_days``.
+
+    With ``xmax_days`` (an explorer passes the pathway as shipped) the axis
+    keeps that length while the content is shorter, or longer by at most
+    0.2% (less than a pixel at the lesson's width: a step made a minute
+    longer moves nothing visible), and past that grows in steps of 5%.  So
+    a slider step redraws by blitting instead of laying the whole figure out
+    again for an axis a minute longer.
+
+    Examples
+    --------
+    >>> time_axis_end(200.0, 365.0), time_axis_end(365.0007, 365.0), time_axis_end(380.0, 365.0)
+    (365.0, 365.0, 383.25)
+    >>> time_axis_end(120.5)
+    120.5
+    """
+    if xmax_days <= 0:
+        return needed_days
+    if needed_days <= xmax_days * 1.002:
+        return xmax_days
+    return xmax_days * (1 + 0.05 * math.ceil((needed_days / xmax_days - 1) / 0.05 - 1e-9))
+
+
 def update_value_stream(artists: ValueStreamArtists, vsm: ValueStreamMap, profile: AgencyProfile,
                         *, xmax_days: float = 0.0):
     """Show ``vsm`` over ``profile`` in place.
 
-    The time axis reaches at least ``xmax_days``: an explorer passes the
-    extent of the pathway as shipped, so that shortening a wait keeps the axis
-    (and the fast redraw) instead of shrinking it.
+    The time axis keeps the length ``xmax_days`` while the content fits it
+    (see :func:`time_axis_end`): an explorer passes the extent of the pathway
+    as shipped, so that changing a wait or a process time keeps the axis (and
+    the fast redraw) instead of moving it.
     """
     waits, procs, held, ticks = _vsm_geometry(vsm)
     artists.waits.set_verts(waits)
@@ -445,7 +478,7 @@ def update_value_stream(artists: ValueStreamArtists, vsm: ValueStreamMap, profil
     artists.occupied.set_verts(held)
     artists.ticks.set_segments(ticks)
     update_agency(artists.stripe, [profile])
-    artists.ax.set_xlim(0, max(profile.params.horizon_days, vsm.lead_time_days, xmax_days))
+    artists.ax.set_xlim(0, time_axis_end(max(profile.params.horizon_days, vsm.lead_time_days), xmax_days))
     _number_steps(artists, vsm)
     _redraw(artists.ax)
     return artists

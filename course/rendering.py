@@ -19,13 +19,15 @@ from __future__ import annotations
 import base64
 import html
 import io
+import struct
+import zlib
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 __all__ = [
+    "png_rgb",
     "figure_png",
     "figure_html",
     "render_figure_html",
@@ -51,6 +53,36 @@ def _agg(fig: Figure) -> FigureCanvasAgg:
     return fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
 
 
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+
+def png_rgb(rgb: np.ndarray, level: int = 1) -> bytes:
+    """An 8-bit RGB image (height x width x 3) as PNG bytes, every row unfiltered, deflated at ``level``.
+
+    About three times faster than Pillow's encoder for the explorers' figures
+    (which tries five filters on every row) at the same size: flat colours
+    and lines compress as well without filtering.
+
+    Examples
+    --------
+    >>> data = png_rgb(np.zeros((2, 3, 3), dtype=np.uint8))
+    >>> data[:8], len(data)
+    (b'\\x89PNG\\r\\n\\x1a\\n', 68)
+    """
+    rgb = np.asarray(rgb)
+    if rgb.dtype != np.uint8 or rgb.ndim != 3 or rgb.shape[2] != 3:
+        raise ValueError(f"'rgb' must be a height x width x 3 array of uint8. Got {rgb.dtype} of shape "
+                         f"{rgb.shape} instead.")
+    h, w, _ = rgb.shape
+    rows = np.empty((h, 1 + 3 * w), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type 0 (none) for every row
+    rows[:, 1:] = rgb.reshape(h, 3 * w)
+    header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), level))
+            + _chunk(b"IEND", b""))
+
+
 def figure_png(fig: Figure, *, draw: bool = True, tight: bool = False, dpi: float | None = None) -> bytes:
     """The figure as PNG bytes, drawn with Agg.
 
@@ -71,10 +103,7 @@ def figure_png(fig: Figure, *, draw: bool = True, tight: bool = False, dpi: floa
         return buf.getvalue()
     if draw:
         canvas.draw()
-    rgba = np.asarray(canvas.buffer_rgba())
-    buf = io.BytesIO()
-    Image.fromarray(rgba[..., :3]).save(buf, format="PNG", compress_level=1)
-    return buf.getvalue()
+    return png_rgb(np.asarray(canvas.buffer_rgba())[..., :3])
 
 
 def figure_html(fig: Figure, description: str, *, draw: bool = True, caption: bool = True,

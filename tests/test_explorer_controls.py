@@ -234,3 +234,21 @@ def test_picking_a_pathway_step_does_not_let_the_page_change_it():
         vs.step.value = i
         page.send_back()
     assert [s.process_minutes for s in vs.map.steps] == [s.process_minutes for s in shipped.steps]
+
+
+def test_update_timing_is_off_unless_asked_for(monkeypatch):
+    """No timings by default; with COURSE_EXPLORER_TIMINGS set, one record per update with its parts."""
+    from course.explorers.base import TIMINGS_ENV, timed_explorers
+
+    monkeypatch.delenv(TIMINGS_ENV, raising=False)
+    ex = AgencyExplorer()
+    ex.baseline.value = 0.5
+    assert ex.timings is None and ex not in timed_explorers()
+    monkeypatch.setenv(TIMINGS_ENV, "1")
+    ex = AgencyExplorer()
+    assert ex in timed_explorers() and len(ex.timings) == 1  # the update that draws the first figure
+    ex.baseline.value, ex.trend.value = 0.5, 0.1
+    assert len(ex.timings) == 3
+    last = ex.timings[-1]
+    assert set(last) == {"at", "draw", "png", "send", "total"}
+    assert 0 < last["draw"] + last["png"] + last["send"] <= last["total"]

@@ -149,6 +149,25 @@ def test_value_stream_explorer_moves_the_stripe_with_the_map():
     assert ex.ax.get_xlim() == xlim_then == (0.0, 365.0)
 
 
+def test_a_longer_process_time_keeps_the_time_axis_and_the_fast_redraw():
+    """One minute more on a step makes the stripe one minute longer (365.0007 days): the axis keeps its
+    365 days, so the figure is blitted, not laid out again; a wait 60 days longer grows the axis to fit."""
+    ex = ValueStreamExplorer("Hip replacement pathway")
+    full = []
+    draw = ex.blitter.draw
+    ex.blitter.draw = lambda artists: full.append(draw(artists)) or full[-1]
+    for minutes in (16, 17, 18):
+        ex.process_minutes.value = minutes
+    assert ex.stripe.params.horizon_days == pytest.approx(365 + 3 / 1440)
+    assert ex.ax.get_xlim() == (0.0, 365.0)
+    assert full == [False, False, False]
+    ex.step.value = 3
+    ex.wait_days.value = max(v for _, v in ex.wait_days.options)  # the longest wait on offer
+    need = max(ex.stripe.params.horizon_days, ex.map.lead_time_days)
+    assert need > 365 and need <= ex.ax.get_xlim()[1] <= need * 1.05 + 1e-9
+    assert full[-1] is True
+
+
 def test_value_stream_explorer_shows_how_long_a_step_holds_a_bed():
     """Does choosing the ward show its 12 beds and occupancy, and flag it against a 24-hour takt?"""
     ex = ValueStreamExplorer("Hip replacement pathway")
@@ -183,6 +202,10 @@ def test_unknown_names_are_rejected_with_the_choices(make, message):
     (AgencyExplorer, lambda ex: setattr(ex.baseline, "value", 0.33)),
     (ServiceExplorer, lambda ex: setattr(ex.professional_share, "value", 0.2)),
     (ValueStreamExplorer, lambda ex: setattr(ex.process_minutes, "value", 300)),
+    # a new stripe name on the same 365-day axis: the name is not redrawn per slider step, so it must
+    # make the next draw a full one
+    (AgencyExplorer, lambda ex: setattr(ex.preset, "value", "Adult type 2 diabetes")),
+    (AgencyExplorer, lambda ex: setattr(ex.compare, "value", "Hip or knee replacement")),
 ])
 def test_blitted_update_matches_a_full_redraw(make, move):
     """Are the pixels after a fast (blitted) update the same as a full redraw of the same state?"""
@@ -362,3 +385,30 @@ def test_service_score_reads_the_same_in_the_heading_and_the_reasons():
     assert ex.classification.score == pytest.approx(0.70)
     assert "(score 0.70 of 1)" in ex.label.value
     assert ex.classification.reasons[0].startswith("Product-like (score 0.70)")
+
+
+@pytest.mark.parametrize("make", [AgencyExplorer, ServiceExplorer, ValueStreamExplorer])
+def test_the_figure_png_holds_exactly_the_drawn_pixels(make):
+    """The course's own PNG writer: does a standard decoder (Pillow) read back the very pixels Agg drew?"""
+    import base64
+    import io
+    import re
+
+    from PIL import Image
+
+    ex = make()
+    drawn = np.asarray(ex.figure.canvas.buffer_rgba())[..., :3]
+    data = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', ex.image.value).group(1))
+    img = Image.open(io.BytesIO(data))
+    img.load()
+    assert img.format == "PNG" and img.mode == "RGB" and img.size == (drawn.shape[1], drawn.shape[0])
+    assert np.array_equal(np.asarray(img), drawn)
+
+
+def test_png_writer_rejects_what_it_cannot_write():
+    from course.rendering import png_rgb
+
+    with pytest.raises(ValueError, match="height x width x 3 array of uint8"):
+        png_rgb(np.zeros((2, 2, 4), dtype=np.uint8))
+    with pytest.raises(ValueError, match="Got float64"):
+        png_rgb(np.zeros((2, 2, 3)))

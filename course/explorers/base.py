@@ -29,6 +29,8 @@ import html
 import json
 import keyword
 import math
+import os
+import time
 import traceback
 import uuid
 from contextlib import ExitStack, contextmanager
@@ -42,7 +44,18 @@ from course.formatting import format_number, format_percent, format_signed
 from course.rendering import (ACCESSIBILITY_JS, RESTART_NOTE, STATIC_NOTE, Blitter, figure_html, static_bundle,
                               static_html)
 
-__all__ = ["Explorer", "table", "notes_html", "near", "STYLE", "WIDE"]
+__all__ = ["Explorer", "table", "notes_html", "near", "STYLE", "WIDE", "TIMINGS_ENV", "timed_explorers"]
+
+#: Set this environment variable (to anything but "" or "0") before explorers are built, and each
+#: explorer keeps the time of every update in ``.timings`` (for benchmarks; off by default).
+TIMINGS_ENV = "COURSE_EXPLORER_TIMINGS"
+_timed = []
+
+
+def timed_explorers() -> list:
+    """The explorers built with timing on (see :data:`TIMINGS_ENV`), oldest first."""
+    return list(_timed)
+
 
 #: Control labels are never cut off: each takes the width its text needs.
 STYLE = {"description_width": "initial"}
@@ -243,6 +256,13 @@ class Explorer:
         self._formatters = {}
         self._readout_html = {}
         self._sliders = []  # held in step while suspended (see :meth:`suspended`)
+        # one dict per update: when it began ("at", milliseconds since 1970), how long the whole callback
+        # took ("total", ms) and, within it, the Agg draw, the PNG encoding and handing the image to the
+        # widget ("draw", "png", "send", ms); None (the default) records nothing
+        self.timings = [] if os.environ.get(TIMINGS_ENV, "") not in ("", "0") else None
+        self._phases = None
+        if self.timings is not None:
+            _timed.append(self)
         self.description = ""
         self.figure = Figure(figsize=self._figsize, dpi=90, layout="constrained")
         self.blitter = Blitter(self.figure)
@@ -450,6 +470,9 @@ class Explorer:
     def _on_change(self, change=None):
         if self.paused:
             return
+        timing = self.timings is not None
+        if timing:
+            self._phases, t0 = {"at": time.time() * 1000}, time.perf_counter()
         try:
             self._update()
             self._refresh_answer()
@@ -458,6 +481,10 @@ class Explorer:
         else:
             self.last_error = None
             self.error.value = ""
+        if timing:
+            self._phases["total"] = (time.perf_counter() - t0) * 1000
+            self.timings.append(self._phases)
+            self._phases = None
 
     def _update(self):
         raise NotImplementedError
@@ -481,8 +508,18 @@ class Explorer:
 
     def _render(self, description: str) -> None:
         self.description = description
+        if self._phases is None:
+            self._draw()
+            self.image.value = figure_html(self.figure, description, draw=False)
+            return
+        t0 = time.perf_counter()
         self._draw()
-        self.image.value = figure_html(self.figure, description, draw=False)
+        t1 = time.perf_counter()
+        page = figure_html(self.figure, description, draw=False)
+        t2 = time.perf_counter()
+        self.image.value = page
+        t3 = time.perf_counter()
+        self._phases.update(draw=(t1 - t0) * 1000, png=(t2 - t1) * 1000, send=(t3 - t2) * 1000)
 
     def static_html(self) -> str:
         """What a saved notebook shows before this cell has run: the figure, its description, and what to do."""
