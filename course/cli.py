@@ -68,6 +68,9 @@ def build_parser():
                    "course's) or postgresql://USER@HOST:PORT/DATABASE")
     g.add_argument("--timeout", type=_positive_float("timeout"), default=60,
                    help="seconds one cell may run (default: 60)")
+    g.add_argument("--submission-timeout", type=_positive_float("submission-timeout"), default=None,
+                   help="seconds one whole submission may run, all cells and attempts together "
+                        "(default: 10 times --timeout)")
     g.add_argument("--course-root", default=".", help="folder with nbgrader_config.py and "
                    "the solutions (default: current folder)")
     g.add_argument("--lms-pattern", default=DEFAULT_LMS_PATTERN,
@@ -122,7 +125,8 @@ def main(argv=None) -> int:
                                 out=args.out, jobs=args.jobs or 0, db=args.db,
                                 timeout=args.timeout, course_root=args.course_root,
                                 lms_pattern=args.lms_pattern, memory_mb=args.memory_mb,
-                                quiet=args.quiet, feedback=args.feedback, cluster=args.cluster)
+                                quiet=args.quiet, feedback=args.feedback, cluster=args.cluster,
+                                submission_timeout=args.submission_timeout)
             return run_grade(opts)
         except GradingSetupError as exc:
             print(f"coproduction-course grade: error: {exc}", file=sys.stderr)

@@ -270,10 +270,25 @@ def test_rerun_on_unchanged_submissions_changes_nothing(graded):
     csv_path = os.path.join(graded["out"], "grades.csv")
     before = _digest(csv_path)
     n_journal = len(B.read_journal(graded["out"]))
-    proc = B.run_grade(graded["course"], graded["subs"], graded["out"], "--timeout", TIMEOUT)
+    proc = B.run_grade(graded["course"], graded["subs"], graded["out"], "--timeout", TIMEOUT,
+                       "--memory-mb", "1024")
     assert "graded this run       0" in proc.stdout
     assert _digest(csv_path) == before
     assert len(B.read_journal(graded["out"])) == n_journal
+
+
+def test_rerun_with_other_limits_regrades_only_what_they_affected(graded):
+    """A larger --memory-mb grades again the students a limit may have stopped (MemoryError, a killed
+    kernel), and only them; their grades come out the same here, so grades.csv does not change."""
+    csv_path = os.path.join(graded["out"], "grades.csv")
+    before = _digest(csv_path)
+    n_journal = len(B.read_journal(graded["out"]))
+    proc = B.run_grade(graded["course"], graded["subs"], graded["out"], "--timeout", TIMEOUT,
+                       "--memory-mb", "2048")
+    assert "graded this run       2" in proc.stdout  # leo (kernel stopped) and mia (MemoryError)
+    new = [e["student_id"] for e in B.read_journal(graded["out"])[n_journal:]]
+    assert sorted(new) == ["leo", "mia"]
+    assert _digest(csv_path) == before
 
 
 def test_gradebook_holds_the_merged_grades(graded):

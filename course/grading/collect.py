@@ -50,6 +50,10 @@ STUDENT_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.@+-]{0,99}$")
 
 #: Files larger than this are not read into memory (a notebook this size is rejected).
 MAX_FILE_BYTES = 100 * 1024 * 1024
+#: At most this many files are read for one student, and at most this many bytes in all: a
+#: submission of many large files is rejected with a reason instead of being read.
+MAX_FILES_PER_STUDENT = 100
+MAX_BYTES_PER_STUDENT = 200 * 1024 * 1024
 
 
 @dataclass
@@ -102,6 +106,27 @@ class _NotAFile(Exception):
     """A symbolic link or special file where a submitted file was expected."""
 
 
+def _caps_problem():
+    return (f"the submission has more than {MAX_FILES_PER_STUDENT} files or {MAX_BYTES_PER_STUDENT // 2**20} MB in "
+            "all; submit only the notebook(s) and the files the assignment asks for")
+
+
+def _within_caps(sub, path=None, size=None):
+    """Count one more file (of ``size`` bytes, or the size of ``path``) against ``sub``'s caps; False
+    (and a problem noted once) when it would go over them, so that it is never read."""
+    try:
+        size = size if size is not None else (0 if os.path.islink(path) else os.path.getsize(path))
+    except OSError:
+        size = 0
+    sub._count = getattr(sub, "_count", 0) + 1
+    sub._bytes = getattr(sub, "_bytes", 0) + size
+    if sub._count > MAX_FILES_PER_STUDENT or sub._bytes > MAX_BYTES_PER_STUDENT:
+        if _caps_problem() not in sub.problems:
+            sub.problems.append(_caps_problem())
+        return False
+    return True
+
+
 def _too_big(name):
     return (f"'{name}' is larger than {MAX_FILE_BYTES // 2**20} MB; clear the outputs "
             "(Edit > Clear Outputs of All Cells), save and submit again")
@@ -129,6 +154,8 @@ def _collect_nbgrader(root, assignment):
                 if rel == "timestamp.txt":
                     with open(path, encoding="utf-8", errors="replace") as fh:
                         sub.timestamp = fh.read().strip() or None
+                    continue
+                if not _within_caps(sub, path):
                     continue
                 try:
                     data = _read(path)
@@ -160,10 +187,7 @@ def _collect_student_folders(root):
             path = os.path.join(full, fn)
             if fn.startswith("."):
                 continue
-            try:
-                entries.append((folder + "/" + fn, _read(path)))
-            except _NotAFile:
-                entries.append((folder + "/" + fn, _NotAFile))
+            entries.append((folder + "/" + fn, _LazyFile(path)))
     return entries
 
 
@@ -178,11 +202,47 @@ def _lms_entries_from_zip(path):
                 continue
             # a file in a folder keeps that folder (Moodle's "download in folders"); never extracted
             name = "/".join(parts[-2:])
-            if info.file_size > MAX_FILE_BYTES:
-                entries.append((name, None))
-            else:
-                entries.append((name, zf.read(info)))
+            entries.append((name, _Lazy(path, info)))
     return entries
+
+
+class _LazyFile:
+    """A file in a folder, read only when it is kept (within the caps); links are never read."""
+
+    def __init__(self, path):
+        self.path = path
+        try:
+            self.size = 0 if os.path.islink(path) else os.path.getsize(path)
+        except OSError:
+            self.size = 0
+
+    def read(self):
+        try:
+            return _read(self.path)
+        except _NotAFile:
+            return _NotAFile
+
+
+class _Lazy:
+    """A file in a zip, read only when it is kept (within the caps), and never past MAX_FILE_BYTES
+    whatever size the zip's directory claims."""
+
+    def __init__(self, path, info):
+        self.path, self.info, self.size = path, info, info.file_size
+
+    def read(self):
+        if self.size > MAX_FILE_BYTES:
+            return None
+        try:
+            with zipfile.ZipFile(self.path) as zf, zf.open(self.info) as fh:
+                data = fh.read(MAX_FILE_BYTES + 1)
+        except Exception:  # a damaged or forged entry (bad CRC, wrong size, encrypted): that student's problem
+            return _Broken
+        return None if len(data) > MAX_FILE_BYTES else data
+
+
+class _Broken:
+    """A zip entry that could not be read."""
 
 
 def _lms_entries_from_dir(path):
@@ -191,10 +251,7 @@ def _lms_entries_from_dir(path):
         full = os.path.join(path, name)
         if name.startswith(".") or os.path.isdir(full):
             continue
-        try:
-            entries.append((name, _read(full)))
-        except _NotAFile:
-            entries.append((name, _NotAFile))
+        entries.append((name, _LazyFile(full)))
     return entries
 
 
@@ -271,7 +328,13 @@ def _collect_lms(entries, pattern):
             sub.problems.append(f"files of two names ({sub.name!r}, {lms_name!r}) carry the same id {sid}")
         if m["late"] and "submitted late (the LMS marked it LATE)" not in sub.notes:
             sub.notes.append("submitted late (the LMS marked it LATE)")
-        if data is _NotAFile:
+        if isinstance(data, (_Lazy, _LazyFile)):
+            if not _within_caps(sub, size=data.size):
+                continue
+            data = data.read()
+        if data is _Broken:
+            sub.problems.append(f"'{file_id}' could not be read from the zip (it is damaged); submit it again")
+        elif data is _NotAFile:
             sub.problems.append(f"'{file_id}' is a link or a special file, not a notebook; submit the file itself")
         elif data is None:
             sub.problems.append(_too_big(file_id))

@@ -5,27 +5,38 @@
 * remembers which cell was running when the kernel died or stopped answering, so that
   the worker can grade again with that one cell *neutralised* (it raises an error that
   explains why instead of running), and the rest of the notebook still earns its points;
-* caps the output a single cell may produce, so that an answer printing gigabytes
-  cannot exhaust the grader's memory.
+* caps the output a single cell may produce, and the output of the whole submission,
+  counting every kind of output message (``stream``, ``display_data``,
+  ``update_display_data``, ``execute_result``, ``error``, widget ``comm`` messages), so
+  that an answer printing gigabytes cannot exhaust the grader's memory or disk;
+* keeps to the submission's wall-clock budget (:mod:`.budgets`): no cell may run past it,
+  and once it is spent the cells not yet run are not run (each says why), so one
+  submission cannot hold a worker for hours.
 
 :class:`HideHiddenTests` is added to nbgrader's feedback pipeline: nbgrader 0.9 shows
 hidden tests (and their tracebacks) in the feedback HTML; this removes both.
 """
 from __future__ import annotations
 
-import re
-
 import json
+import re
+import time
 
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Dict, Integer, Unicode
+from traitlets import Dict, Float, Integer, Unicode
 
-__all__ = ["GuardedExecute", "HideHiddenTests", "LAST_FAILURE", "neutralised_source"]
+__all__ = ["GuardedExecute", "HideHiddenTests", "LAST_FAILURE", "neutralised_source", "OUTPUT_TYPES"]
+
+#: Messages whose content is output kept in the notebook (or its widget state): all are counted.
+OUTPUT_TYPES = frozenset({"stream", "display_data", "update_display_data", "execute_result", "error",
+                          "comm_open", "comm_msg"})
 
 #: Filled by :class:`GuardedExecute` when a cell kills or hangs the kernel:
 #: ``{"notebook": name, "index": cell index, "why": "..."}``; read by the worker.
 LAST_FAILURE: dict = {}
+#: Filled when a cell was not run because the submission's time budget was spent.
+BUDGET_SPENT: dict = {}
 
 
 def neutralised_source(why):
@@ -41,17 +52,38 @@ class GuardedExecute(Execute):
     #: ``{notebook name: {str(cell index): reason}}`` of cells to neutralise.
     neutralise = Dict().tag(config=True)
     max_output_bytes = Integer(1_000_000).tag(config=True)
+    #: all output of one notebook, every message kind counted (0: no cap beyond the per-cell one)
+    max_notebook_output_bytes = Integer(0).tag(config=True)
+    #: the submission's wall-clock deadline (``time.time()``), or 0 for none; see :mod:`.budgets`
+    deadline = Float(0).tag(config=True)
+    #: the budget in seconds, for the message a cell past the deadline shows
+    budget_seconds = Float(0).tag(config=True)
     notebook_name = Unicode("").tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._nb_name = (resources or {}).get("unique_key", "")
+        self._nb_out_bytes = 0
+        self._nb_truncated = False
         return super().preprocess(nb, resources, km)
+
+    def _get_timeout(self, cell):
+        timeout = super()._get_timeout(cell)
+        if self.deadline:  # no cell runs past the submission's deadline
+            left = max(1, int(self.deadline - time.time()) + 1)
+            timeout = left if timeout is None else min(timeout, left)
+        return timeout
 
     def preprocess_cell(self, cell, resources, index):
         self._out_bytes = 0
         self._truncated = False
         self._timed_out = False
         why = self.neutralise.get(self._nb_name, {}).get(str(index))
+        if (why is None and self.deadline and cell.cell_type == "code" and cell.source.strip()
+                and time.time() >= self.deadline):
+            why = (f"the submission used up its time budget of {self.budget_seconds:g} seconds "
+                   "(all its cells together) before this cell")
+            if not BUDGET_SPENT:  # the first cell not run; the note names it
+                BUDGET_SPENT.update(notebook=self._nb_name, index=index)
         original = cell.source
         if why is not None and cell.cell_type == "code":
             cell.source = neutralised_source(why)
@@ -72,23 +104,37 @@ class GuardedExecute(Execute):
         finally:
             cell.source = original
         if self._truncated:
+            limit = (f"{self.max_notebook_output_bytes} bytes of the whole notebook's output"
+                     if self._nb_truncated else f"{self.max_output_bytes} bytes of this cell's output")
             cell.outputs.append(new_output(
-                "stream", name="stderr",
-                text=f"\n[The grader kept only the first {self.max_output_bytes} bytes of "
-                     "this cell's output.]\n"))
+                "stream", name="stderr", text=f"\n[The grader kept only the first {limit}.]\n"))
         return cell, res
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self._timed_out = True
         return await super()._async_handle_timeout(timeout, cell)
 
-    def output(self, outs, msg, display_id, cell_index):
-        size = len(json.dumps(msg.get("content", {}), default=str))
-        self._out_bytes = getattr(self, "_out_bytes", 0) + size
-        if self._out_bytes > self.max_output_bytes:
-            self._truncated = True
-            return None
-        return super().output(outs, msg, display_id, cell_index)
+    def process_message(self, msg, cell, cell_index):
+        if msg.get("msg_type") in OUTPUT_TYPES:
+            size = len(json.dumps(msg.get("content", {}), default=str))
+            transient = msg.get("content", {}).get("transient") or {}
+            if transient.get("display_id"):  # an update rewrites every output shown with that id
+                shown = getattr(self, "_display_id_map", {}).get(transient["display_id"], {})
+                size *= 1 + sum(len(v) for v in shown.values())
+            self._out_bytes = getattr(self, "_out_bytes", 0) + size
+            self._nb_out_bytes = getattr(self, "_nb_out_bytes", 0) + size
+            over_nb = bool(self.max_notebook_output_bytes) and self._nb_out_bytes > self.max_notebook_output_bytes
+            if self._out_bytes > self.max_output_bytes or over_nb:
+                self._truncated = True
+                self._nb_truncated = self._nb_truncated or over_nb
+                if msg["msg_type"] != "error":
+                    return None
+                # an error is always kept (it is how a failed check is seen), cut to a small size
+                content = dict(msg["content"])
+                content["evalue"] = str(content.get("evalue", ""))[:1000]
+                content["traceback"] = [str(t)[:1000] for t in (content.get("traceback") or [])[-3:]]
+                msg = dict(msg, content=content)
+        return super().process_message(msg, cell, cell_index)
 
 
 class HideHiddenTests(NbGraderPreprocessor):

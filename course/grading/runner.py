@@ -59,6 +59,7 @@ class GradeOptions:
     quiet: bool = False
     feedback: bool = True
     cluster: str | None = None
+    submission_timeout: float | None = None   #: seconds for a whole submission (None: 10 x timeout)
 
     def __post_init__(self):
         if not isinstance(self.jobs, int) or self.jobs < 0:
@@ -68,6 +69,10 @@ class GradeOptions:
         if not isinstance(self.timeout, (int, float)) or self.timeout <= 0:
             raise GradingSetupError(f"'timeout' must be a number of seconds in (0, inf). "
                                     f"Got {self.timeout!r} instead.")
+        if self.submission_timeout is not None and (
+                not isinstance(self.submission_timeout, (int, float)) or self.submission_timeout <= 0):
+            raise GradingSetupError(f"'submission_timeout' must be a number of seconds in (0, inf). "
+                                    f"Got {self.submission_timeout!r} instead.")
         if not isinstance(self.memory_mb, int) or self.memory_mb < 256:
             raise GradingSetupError(f"'memory_mb' must be an integer >= 256. "
                                     f"Got {self.memory_mb!r} instead.")
@@ -625,6 +630,11 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
     _ensure_main_gradebook(config, db_url, template, A, release_nbs, course_id, template_db)
     timings["setup"] = time.monotonic() - started
     max_score = _max_score(db_url, course_id, A)
+    from . import budgets
+    from .answers_as_data import is_data_exercise_config as _is_data
+    # a code-based result that a limit affected is graded again under other limits (see budgets.py)
+    limits = "" if _is_data(config) else budgets.limits_key(
+        opts.memory_mb, budgets.submission_seconds(timeout, opts.submission_timeout))
     salt = (f"{GRADER_VERSION}|{A}|{_definition_hash(os.path.join(solutions, A))}|{timeout}"
             f"|feedback={opts.feedback}")
     settings = f"{GRADER_VERSION}|{A}|{timeout}|feedback={opts.feedback}"  # the key without the solutions
@@ -678,6 +688,8 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
     for sub in subs:
         key = sub.content_hash(salt)
         entry = journal.get(sub.student_id, key)
+        if entry and entry.get("limited") and entry.get("limits") != limits:
+            entry = None  # graded under other limits, which affected it: grade it again
         if entry:
             if entry["status"] == "graded":
                 # always: a run on other input since then may have put another grade in the gradebook
@@ -706,6 +718,7 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
                       "scratch_root": scratch_root, "plan": plan, "timeout": timeout,
                       "config": config, "bin_dir": os.path.dirname(sys.executable),
                       "data_mode": data_mode, "feedback": opts.feedback, "order": sub.order,
+                      "submission_timeout": opts.submission_timeout,
                       "content": sub.content_hash("")})
 
     audit = []
@@ -737,11 +750,13 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
                      "score": score[0] if score else 0.0, "max_score": max_score,
                      "reason": "; ".join(notes), "grades": result["grades"],
                      "neutralised": result.get("neutralised", []),
+                     "limits": limits, "limited": budgets.limited(result),
                      "seconds": round(result.get("seconds", 0), 3),
                      "phases": result.get("phases", {})}
         else:
             entry = {"student_id": sid, "key": task["key"], "status": "rejected", "score": 0.0,
                      "max_score": max_score, "retry": bool(result.get("retry")),
+                     "limits": limits, "limited": True,  # a kernel that kept failing: maybe the limits
                      "reason": "the notebook could not be graded: " + result.get("error", "")}
             previous = journal.last_graded(sid)
             if entry["retry"] and previous is not None:

@@ -337,11 +337,11 @@ def grade_one(task):
     from nbgrader.apps import NbGraderAPI
     from nbgrader.coursedir import CourseDirectory
 
-    from . import execute
+    from . import budgets, execute
     from .sandbox import kernel_config, kill_uid, make_box, new_sandbox_uid
 
     os.environ["PATH"] = task["bin_dir"] + os.pathsep + os.environ.get("PATH", "")
-    started = time.monotonic()
+    started, started_wall = time.monotonic(), time.time()
     _fast_scratch_gradebooks(task["scratch_root"])
     phases = {}
     student, assignment = task["student_id"], task["assignment"]
@@ -393,10 +393,13 @@ def grade_one(task):
         neutralise = {}
         kcfg = kernel_config(plan, box, uid)
         lap("scratch")
+        budget = budgets.submission_seconds(task["timeout"], task.get("submission_timeout"))
         while True:
             result["attempts"] += 1
             execute.LAST_FAILURE.clear()
+            execute.BUDGET_SPENT.clear()
             c = _config(task, course, kcfg, neutralise)
+            budgets.apply(c, budget, started_wall)
             api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
             res = api.autograde(assignment, student, force=True, create=True)
             kill_uid(uid)
@@ -406,11 +409,22 @@ def grade_one(task):
             fail = dict(execute.LAST_FAILURE)
             if (not fail or result["attempts"] >= MAX_ATTEMPTS
                     or str(fail["index"]) in neutralise.get(fail["notebook"], {})):
+                # no cell to blame (the disk filled up, the sandbox failed): the environment's fault,
+                # graded again on the next run and never cached as the student's
                 result.update(status="error", error=_last_error(res.get("log")),
-                              log=(res.get("log") or "")[-4000:])
+                              log=(res.get("log") or "")[-4000:],
+                              retry=not fail or bool(budgets.environment_failure(res.get("log"))))
+                if result["retry"]:
+                    result["error"] = ("a problem of the grader's own, not of this submission ("
+                                       + (budgets.environment_failure(res.get("log")) or result["error"])
+                                       + "); it will be graded again on the next run")
                 return result
             neutralise.setdefault(fail["notebook"], {})[str(fail["index"])] = fail["why"]
             result["neutralised"].append(fail)
+        if execute.BUDGET_SPENT:
+            result["neutralised"].append(dict(execute.BUDGET_SPENT, why=(
+                f"the submission used up its time budget of {budget:g} seconds, so this cell and the "
+                "cells after it were not run")))
         db_url = c.CourseDirectory.db_url
         result["grades"] = _read_grades(db_url, assignment, student)
         lap("grades")
@@ -428,7 +442,9 @@ def grade_one(task):
         return result
     except Exception as exc:  # a grader bug must not stop the other students
         # Not the student's fault: the next run grades this submission again.
-        result.update(status="error", retry=True, error=f"{type(exc).__name__}: {exc}"[:300])
+        result.update(status="error", retry=True, error=f"{type(exc).__name__}: {exc}"[:300]
+                      + "; a problem of the grader's own, not of this submission: it will be graded "
+                        "again on the next run")
         return result
     finally:
         result["seconds"] = time.monotonic() - started
