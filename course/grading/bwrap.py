@@ -109,7 +109,8 @@ def bwrap_command(bwrap, *, box, log, python_paths, course_dir, as_root, extra_r
         a.add("--unshare-pid", "--unshare-ipc", "--unshare-net", "--unshare-uts", "--unshare-cgroup-try",
               "--cap-drop", "ALL", "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID")
     else:
-        a.add("--unshare-all", "--disable-userns")
+        # bwrap needs a user namespace here; the kernel may not make another one inside it
+        a.add("--unshare-all", "--unshare-user", "--disable-userns")
     a.add("--die-with-parent", "--new-session", "--hostname", "sandbox",
           # the grader's process id means nothing in the kernel's own PID namespace (where its
           # parent is 1, which ipykernel would take for "the grader has gone"); bwrap's
