@@ -3,9 +3,11 @@
 Builds one class of N submissions from the test fixture course (right, partly wrong and
 broken answers, mixed), then, in the same run:
 
-1. measures the cost of starting and stopping one kernel, plain and sandboxed;
+1. measures the cost of starting and stopping one kernel: plain, in the allow-list sandbox
+   (bubblewrap) and with the older hide-list (``unshare`` and ``jail.py``'s mounts);
 2. grades the class with ``coproduction-course grade`` (parallel, sandboxed, with
-   feedback; broken kernels are graded again with the failing cell neutralised);
+   feedback; broken kernels are graded again with the failing cell neutralised), once in
+   the allow-list sandbox and once with the hide-list (``COPRODUCTION_COURSE_NO_BWRAP``);
 3. grades the same submissions with ``nbgrader autograde`` (one process, serial, no
    feedback, no sandbox; a dead or hung kernel fails the whole submission).
 
@@ -48,7 +50,7 @@ KINDS = [
 ]
 
 
-def _kernel_cost(sandboxed, repeats=3):
+def _kernel_cost(sandboxed, repeats=3, bwrap=True):
     from jupyter_client.manager import AsyncKernelManager
 
     from course.grading.sandbox import (SandboxKernelManager, kernel_config, kill_uid,
@@ -69,7 +71,7 @@ def _kernel_cost(sandboxed, repeats=3):
     os.chmod(scratch, 0o711)
     try:
         plan = probe_sandbox(hides=[], scratch_root=scratch, memory_mb=2048,
-                             cpu_seconds=120) if sandboxed else None
+                             cpu_seconds=120, allow_bwrap=bwrap) if sandboxed else None
         for i in range(repeats):
             if sandboxed:
                 uid = new_sandbox_uid() if plan.drop_user else None
@@ -121,6 +123,7 @@ def main(argv=None):
         # 1. kernel start + shutdown
         plain = _kernel_cost(False)
         boxed = _kernel_cost(True)
+        hidelist = _kernel_cost(True, bwrap=False)
 
         # 2. this command
         course = B.make_course(os.path.join(base, "ours"))
@@ -132,6 +135,17 @@ def main(argv=None):
         ours = time.perf_counter() - t
         loads.append(("after the command", _load()))
         journal = [e for e in _journal(out) if e["status"] == "graded"]
+
+        # 2b. this command with the older hide-list instead of the allow-list sandbox
+        from course.grading.sandbox import NO_BWRAP_ENV
+        old_course = B.make_course(os.path.join(base, "ours-hide-list"))
+        old_out = os.path.join(base, "out-hide-list")
+        t = time.perf_counter()
+        subprocess.run(B.grade_cmd(old_course, subs, old_out, *extra), cwd=old_course,
+                       env=dict(env, **{NO_BWRAP_ENV: "1"}), capture_output=True, check=True)
+        ours_old = time.perf_counter() - t
+        loads.append(("after the command with the hide-list", _load()))
+        journal_old = [e for e in _journal(old_out) if e["status"] == "graded"]
 
         # 3. nbgrader autograde, serially, on the same files
         ref = B.make_course(os.path.join(base, "nbgrader"))
@@ -175,6 +189,10 @@ def main(argv=None):
     rate("coproduction-course grade", ours)
     rate("  without feedback (estimate)", no_fb, f"   (feedback {feedback:.1f} worker-s "
          f"/ {jobs} workers)")
+    rate("  with the older hide-list", ours_old)
+    print(f"allow-list sandbox overhead       {(ours - ours_old) / n:+.2f} s per submission (wall), "
+          f"{statistics.median(e['seconds'] for e in journal) - statistics.median(e['seconds'] for e in journal_old):+.2f} s "
+          "per submission (median worker time)")
     rate("nbgrader autograde (serial)", serial,
          f"   ({failed} submissions without grades: rejected or failed whole)")
     print(f"speed-up                          {serial / ours:8.2f} x   "
@@ -189,7 +207,8 @@ def main(argv=None):
                      for k in ("scratch", "autograde", "grades", "feedback")}
         print(f"per right submission (median)     {med:.2f} s in a worker "
               f"(= {', '.join(f'{k} {v:.2f} s' for k, v in med_phase.items())})")
-        print(f"  kernel start+stop               sandboxed {boxed[0]:.2f} s (mean {boxed[1]:.2f} s),"
+        print(f"  kernel start+stop               allow-list sandbox {boxed[0]:.2f} s (mean {boxed[1]:.2f} s),"
+              f" hide-list {hidelist[0]:.2f} s (mean {hidelist[1]:.2f} s),"
               f" plain {plain[0]:.2f} s (mean {plain[1]:.2f} s)")
         print(f"  overhead beyond one kernel      {med - boxed[0]:.2f} s "
               f"(without feedback {med - med_phase['feedback'] - boxed[0]:.2f} s)"
