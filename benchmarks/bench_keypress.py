@@ -2,7 +2,7 @@
 
 Run from the course root (needs Chromium, Playwright and JupyterLab, as the browser tests do):
 
-    python benchmarks/bench_keypress.py [--presses N] [--explorers agency service value_stream] [--no-before]
+    python benchmarks/bench_keypress.py [--presses N] [--explorers agency service value_stream] [--no-before] [--no-prompt]
 
 For each explorer it starts the lesson that shows it (agency: lesson 2,
 service: lesson 3, value stream: lesson 4) in a JupyterLab server of its own,
@@ -33,7 +33,11 @@ asserts nothing (timings depend on the machine and on what else runs on it).
 The same page is then driven a second time with the older drawing path
 switched back on in the kernel ("before": Pillow's PNG encoder, the stripe's
 name redrawn on every step, the value-stream axis following every minute),
-so the two are compared in one run (``--no-before`` skips it).
+so the two are compared in one run (``--no-before`` skips it).  Last, each
+explorer is driven on a second server that differs only in its kernel
+websocket: :class:`course.labserver.PromptKernelConnection`, which sends each
+message at once instead of letting the operating system hold small ones back
+until the page acknowledges the last (``--no-prompt`` skips it).
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from course.explorers.base import TIMINGS_ENV  # noqa: E402
+from course.labserver import CONNECTION_CLASS  # noqa: E402
 
 # before the server starts: the lessons' kernels inherit it, so each explorer keeps its update times
 os.environ[TIMINGS_ENV] = "1"
@@ -226,11 +231,15 @@ def summarize(records, ktimes) -> dict:
     }
 
 
-def run_explorer(browser, name: str, presses: int, before: bool) -> dict:
+def run_explorer(browser, name: str, presses: int, before: bool, prompt: bool = False) -> dict:
+    """Drive one explorer in a JupyterLab server of its own; ``prompt``: with the course's prompt kernel connection."""
     lesson, css, label = EXPLORERS[name]
     tmp = Path(tempfile.mkdtemp(prefix="course-bench-"))
     home = tmp / "home"
-    home.mkdir()
+    (home / "config").mkdir(parents=True)
+    if prompt:  # the server reads its configuration from home/config (see browser_support.start_lab)
+        (home / "config" / "jupyter_server_config.json").write_text(json.dumps(
+            {"ServerApp": {"kernel_websocket_connection_class": CONNECTION_CLASS}}))
     lab = bs.start_lab(bs.make_root(tmp), home)
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, device_scale_factor=1)
     try:
@@ -263,6 +272,8 @@ def main(argv=None) -> int:
     parser.add_argument("--explorers", nargs="+", choices=list(EXPLORERS), default=list(EXPLORERS))
     parser.add_argument("--no-before", action="store_true",
                         help="drive only the current path, not also the older one")
+    parser.add_argument("--no-prompt", action="store_true",
+                        help="skip the run on a server with the course's prompt kernel connection")
     args = parser.parse_args(argv)
     chromium = bs.find_chromium()
     if chromium is None:
@@ -276,6 +287,8 @@ def main(argv=None) -> int:
         try:
             for name in args.explorers:
                 results[name] = run_explorer(browser, name, args.presses, not args.no_before)
+                if not args.no_prompt:
+                    results[name]["prompt"] = run_explorer(browser, name, args.presses, False, prompt=True)["now"]
         finally:
             browser.close()
 
@@ -306,7 +319,8 @@ kernel:      the explorer's whole update in Python; draw (Agg), png (encoding) a
 path:        now = the course as it is; before = the same page with the older drawing path switched back
              on: Pillow's PNG encoder (all explorers), the stripe's name redrawn on every step (agency,
              value stream), the time axis following every minute the map grows, a full redraw per step
-             (value stream).""")
+             (value stream); prompt = now, on a server whose kernel websocket sends each message at once
+             (course.labserver.PromptKernelConnection, TCP_NODELAY), started the same way.""")
     return 0
 
 
