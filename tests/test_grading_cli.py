@@ -119,7 +119,8 @@ def test_every_student_has_exactly_one_row_with_the_documented_columns(graded):
     """Does grades.csv have one row per student and exactly the documented columns?"""
     with open(os.path.join(graded["out"], "grades.csv"), encoding="utf-8") as fh:
         header = fh.readline().strip()
-    assert header == "student_id,score,max_score,status,reason,auto_points,manual_points,pending_points,marking"
+    assert header == ("student_id,score,max_score,status,reason,auto_points,manual_points,pending_points,marking,"
+                      "graded_files")
     assert sorted(graded["rows"]) == sorted(_class("c", "s", "o"))
     assert {r["max_score"] for r in graded["rows"].values()} == {"8"}
     assert graded["proc"].returncode == 0
@@ -318,9 +319,12 @@ def test_lms_zip_layout(graded, tmp_path):
     rows = B.read_csv(out)
     # Canvas names (<name>[_LATE]_<user id>_<submission id>_<file>) give the numeric user id
     assert sorted(rows) == ["1", "12345", "bob", "dave"]
-    same = lambda r: {k: v for k, v in r.items() if k != "student_id"}  # noqa: E731
+    same = lambda r: {k: v for k, v in r.items() if k not in ("student_id", "graded_files")}  # noqa: E731
     assert same(rows["12345"]) == same(graded["rows"]["alice"])
-    assert rows["bob"] == graded["rows"]["bob"]
+    assert same(rows["bob"]) == same(graded["rows"]["bob"])
+    # each row names the file whose grade it is, as the download named it
+    assert rows["12345"]["graded_files"] == "alice_12345_67890_ps1.ipynb (LMS submission 67890)"
+    assert graded["rows"]["bob"]["graded_files"] == "bob/ps1/ps1.ipynb"
     assert float(rows["1"]["score"]) == 6.0 and "graded as 'ps1.ipynb'" in rows["1"]["reason"]
     assert "submitted late" in rows["1"]["reason"]
     assert rows["dave"]["status"] == "rejected" and "empty" in rows["dave"]["reason"]

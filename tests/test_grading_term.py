@@ -60,7 +60,7 @@ def term(tmp_path_factory):
     steps["corrected"] = grade("new.zip")
     with open(out / "audit.csv", newline="", encoding="utf-8") as fh:
         steps["audit"] = list(csv.DictReader(fh))
-    steps["root"] = root
+    steps["root"], steps["out"] = root, out
     return steps
 
 
@@ -73,6 +73,9 @@ def test_namesakes_on_canvas_stay_two_students(term):
 def test_an_older_download_graded_later_does_not_replace_the_newer_grade(term):
     row = term["old"]["10031"]
     assert float(row["score"]) == 6 and "older submission was received and not graded" in row["reason"]
+    # grades.csv and the report name the file whose grade this is: the newer one
+    assert row["graded_files"] == f"annguyen_10031_900_{A}.ipynb (LMS submission 900)"
+    assert f"annguyen_10031_900_{A}.ipynb (LMS submission 900)" in (term["out"] / "report.html").read_text()
     assert term["old_gradebook"] == 6
     assert float(term["new_again"]["10031"]["score"]) == 6 and _gradebook_score(term["root"], "10032") == 0
 

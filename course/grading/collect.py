@@ -67,6 +67,17 @@ class Submission:
     notes: list = field(default_factory=list)     #: worth telling (late, the name the LMS gave)
     name: str = ""                                #: the student's name as the LMS wrote it, if any
     number: int = -1                              #: the LMS's submission number (Canvas), if any
+    received: list = field(default_factory=list)  #: the files as the download or folder named them
+
+    @property
+    def source(self) -> str:
+        """Which files were used, as the input named them, and which submission they are."""
+        when = []
+        if self.timestamp:
+            when.append(f"submitted {self.timestamp}")
+        if self.number >= 0:
+            when.append(f"LMS submission {self.number}")
+        return "; ".join(sorted(self.received)) + (f" ({', '.join(when)})" if when else "")
 
     @property
     def order(self):
@@ -166,6 +177,7 @@ def _collect_nbgrader(root, assignment):
                     sub.problems.append(_too_big(rel))
                 else:
                     sub.files[rel] = data
+                    sub.received.append(f"{student}/{assignment}/{rel}")
         subs.append(sub)
     return subs
 
@@ -342,6 +354,7 @@ def _collect_lms(entries, pattern):
             sub.problems.append(f"two files are both named '{file_id}'")
         else:
             sub.files[file_id] = data
+            sub.received.append(name)
     for sid, attempts in older.items():
         if sid in by_student:
             by_student[sid].notes.append(f"graded the attempt of {by_student[sid].timestamp}; earlier attempts "

@@ -14,7 +14,7 @@ from .analysis import MIN_CLASS, item_analysis
 __all__ = ["CSV_COLUMNS", "write_grades_csv", "write_report", "question_difficulty"]
 
 CSV_COLUMNS = ["student_id", "score", "max_score", "status", "reason",
-               "auto_points", "manual_points", "pending_points", "marking"]
+               "auto_points", "manual_points", "pending_points", "marking", "graded_files"]
 
 
 def _fmt(x):
@@ -39,7 +39,7 @@ def write_grades_csv(path, rows):
         for r in sorted(rows, key=lambda r: r["student_id"]):
             w.writerow([_csv_safe(r["student_id"]), _fmt(r["score"]), _fmt(r["max_score"]), r["status"],
                         _csv_safe(r["reason"]), _fmt(r.get("auto_points")), _fmt(r.get("manual_points")),
-                        _fmt(r.get("pending_points")), r.get("marking", "")])
+                        _fmt(r.get("pending_points")), r.get("marking", ""), _csv_safe(r.get("received", ""))])
 
 
 def question_difficulty(rows):
@@ -139,6 +139,8 @@ def write_report(path, *, assignment, rows, max_score, protections, seconds):
                     f"<td>{e(r['reason'])}</td></tr>"
                     for r in sorted(graded, key=lambda r: r["student_id"]) if r["reason"])
     prot = "".join(f"<li>{e(p)}</li>" for p in protections)
+    files = "".join(f"<tr><td>{e(r['student_id'])}</td><td>{e(r.get('received') or 'as recorded by an earlier run')}</td></tr>"
+                    for r in sorted(rows, key=lambda r: r["student_id"]))
     mean = f"{sum(scores) / len(scores):.2f}" if scores else "n/a"
     doc = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>Grading report: {e(assignment)}</title>
@@ -171,6 +173,11 @@ check compared them. {('Flagged (check the key): ' + e(', '.join(flagged)) + '.'
 <h2>Graded with notes</h2>
 <table><thead><tr><th scope="col">student</th><th scope="col">score</th><th scope="col">note</th></tr></thead>
 <tbody>{notes or '<tr><td colspan="3">none</td></tr>'}</tbody></table>
+<h2>Files used</h2>
+<p>For each student, the files whose grade this is, as the download or folder named them, and when
+they were submitted where the input says (the newest submission counts).</p>
+<table><thead><tr><th scope="col">student</th><th scope="col">files graded</th></tr></thead>
+<tbody>{files or '<tr><td colspan="2">none</td></tr>'}</tbody></table>
 <h2>How student code was isolated</h2><ul>{prot}</ul>
 </body></html>
 """

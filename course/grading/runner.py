@@ -708,7 +708,7 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
         pf = preflight(sub.files, release_nbs, sub.problems)
         if pf.status == "rejected":
             entry = {"student_id": sub.student_id, "key": key, "status": "rejected",
-                     "score": 0.0, "max_score": max_score, "reason": pf.reason}
+                     "score": 0.0, "max_score": max_score, "reason": pf.reason, "received": sub.source}
             journal.append(entry)
             rows[sub.student_id] = entry
             continue
@@ -718,7 +718,7 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
                       "scratch_root": scratch_root, "plan": plan, "timeout": timeout,
                       "config": config, "bin_dir": os.path.dirname(sys.executable),
                       "data_mode": data_mode, "feedback": opts.feedback, "order": sub.order,
-                      "submission_timeout": opts.submission_timeout,
+                      "submission_timeout": opts.submission_timeout, "received": sub.source,
                       "content": sub.content_hash("")})
 
     audit = []
@@ -747,6 +747,7 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
                 audit.extend(_changed_scores(sid, previous.get("grades") or {}, result["grades"], why))
             entry = {"student_id": sid, "key": task["key"], "status": "graded", "order": task["order"],
                      "content": task["content"], "settings": settings, "cells": fingerprints,
+                     "received": task.get("received", ""),
                      "score": score[0] if score else 0.0, "max_score": max_score,
                      "reason": "; ".join(notes), "grades": result["grades"],
                      "neutralised": result.get("neutralised", []),
@@ -755,7 +756,7 @@ def _run(opts, config, course_root, solutions, course_id, db_url, out, jobs, cou
                      "phases": result.get("phases", {})}
         else:
             entry = {"student_id": sid, "key": task["key"], "status": "rejected", "score": 0.0,
-                     "max_score": max_score, "retry": bool(result.get("retry")),
+                     "max_score": max_score, "retry": bool(result.get("retry")), "received": task.get("received", ""),
                      "limits": limits, "limited": True,  # a kernel that kept failing: maybe the limits
                      "reason": "the notebook could not be graded: " + result.get("error", "")}
             previous = journal.last_graded(sid)
