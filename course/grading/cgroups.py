@@ -115,6 +115,27 @@ def _probe_v1(root, tag, proc_cgroup):
     return CgroupPlan(1, tuple(parents), tuple(controllers))
 
 
+def _remove_stale(run):
+    """Remove cgroup folders left by grade commands that have ended (killed, or a process was slow
+    to leave at exit): siblings of ``run`` named ``coproduction-grade-<pid>`` whose process is gone."""
+    import glob
+    for path in glob.glob(os.path.join(os.path.dirname(run), "coproduction-grade-*")):
+        try:
+            pid = int(path.rsplit("-", 1)[1])
+            os.kill(pid, 0)
+            continue  # still running
+        except ValueError:
+            continue
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue
+        for sub in os.listdir(path):
+            if os.path.isdir(os.path.join(path, sub)):
+                kill_and_remove([os.path.join(path, sub)], seconds=0.5)
+        _rmdir(path, tries=2)
+
+
 def probe(tag=None, root=ROOT, proc_cgroup="/proc/self/cgroup"):
     """A :class:`CgroupPlan` for this run, or ``(None, why)`` when no cgroup can be made here.
 
@@ -132,6 +153,8 @@ def probe(tag=None, root=ROOT, proc_cgroup="/proc/self/cgroup"):
             errors.append(f"{attempt.__name__[-2:]}: {exc.strerror or exc}")
             continue
         if plan is not None:
+            for run in (plan.parents if plan.version == 2 else [r for _, r in plan.parents]):
+                _remove_stale(run)
             return plan, ""
     return None, ("no writable cgroup with memory and pids controllers"
                   + (f" ({'; '.join(errors)})" if errors else ""))
@@ -238,5 +261,5 @@ def remove_run(plan):
         if os.path.isdir(run):
             for sub in os.listdir(run):
                 if os.path.isdir(os.path.join(run, sub)):
-                    _rmdir(os.path.join(run, sub), tries=2)
-            _rmdir(run, tries=2)
+                    kill_and_remove([os.path.join(run, sub)], seconds=1.0)
+            _rmdir(run, tries=20)
