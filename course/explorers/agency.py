@@ -104,7 +104,10 @@ class AgencyExplorer(Explorer):
     @property
     def params(self) -> AgencyParams:
         """The parameters the controls currently describe."""
-        base = AgencyParams(baseline=self.baseline.value, trend_per_year=self.trend.value, name=self.preset.value)
+        # rounded to well below the sliders' steps: the page snaps a value to its step (0.9 comes back as
+        # 0.8999999999999999), which must not change the state a learner gives as an answer
+        base = AgencyParams(baseline=round(self.baseline.value, 9), trend_per_year=round(self.trend.value, 9),
+                            name=self.preset.value)
         return self.editor.params(base)
 
     @property

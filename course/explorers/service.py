@@ -98,7 +98,7 @@ class ServiceExplorer(Explorer):
         if loaded is not None and near(loaded, days, self.episode_days.step, log=True):
             days = loaded  # the slider only snapped the catalogue's value to its step
         return ServiceProfile(name=self.name.value.strip() or "Unnamed service", episode_days=days,
-                              professional_share=self.professional_share.value,
+                              professional_share=round(self.professional_share.value, 9),
                               concrete_procedure=self.concrete_procedure.value,
                               physical_item=self.physical_item.value, simultaneous=self.simultaneous.value)
 

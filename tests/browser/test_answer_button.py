@@ -34,7 +34,9 @@ def _baseline_handle(page, n: int = 0):
     explorer = page.locator(f"{bs.NOTEBOOK} .course-agency-explorer").nth(n)
     slider = explorer.locator(".widget-slider").filter(
         has=page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(BASELINE)}\s*$")))
-    return slider.locator(".noUi-handle"), slider.locator(".widget-readout")
+    row = explorer.locator(".course-control").filter(
+        has=page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(BASELINE)}\s*$")))
+    return slider.locator(".noUi-handle"), row.locator(".course-readout")
 
 
 def test_button_writes_the_explorer_state_into_the_answer_cell(page, lab, workspace, artifacts):
@@ -58,9 +60,10 @@ def test_button_writes_the_explorer_state_into_the_answer_cell(page, lab, worksp
         page.keyboard.press("ArrowLeft")
     bs.count("interactions", 10)
     shown = pytest.approx(start.baseline - 0.10)
-    ok, _ = bs.eventually(lambda: (float(readout.inner_text()) == shown, None))
+    value = lambda: float(readout.get_attribute("data-value"))  # noqa: E731  (the readout shows "80%")
+    ok, _ = bs.eventually(lambda: (value() == shown, None))
     assert ok, f"the baseline slider shows {readout.inner_text()}, not {start.baseline - 0.10:.2f}"
-    new_value = float(readout.inner_text())
+    new_value = round(value(), 9)
     expected = format_answer("my_stripe", start.replace(baseline=new_value))
     line = bs.wait_for_answer_line(page, 0, lambda t: t == expected, "follow the slider")
     bs.wait_idle(page)

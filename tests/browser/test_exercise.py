@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 A = "ex03_product_like_or_pure"
 NOTEBOOK = f"exercises/{A}/{A}.ipynb"
 QUESTION = "q4"
-SHARE, DAYS = "Professionals' share of agency", "Episode length (days)"
+SHARE, DAYS = "Professionals' share of agency", "Episode length"
 
 
 def _cell(page, index: int):
@@ -43,7 +43,9 @@ def _index(cells, predicate) -> int:
 def _slider(page, explorer, label):
     slider = explorer.locator(".widget-slider").filter(
         has=page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
-    return slider.locator(".noUi-handle"), slider.locator(".widget-readout")
+    row = explorer.locator(".course-control").filter(
+        has=page.locator(".widget-label", has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")))
+    return slider.locator(".noUi-handle"), row.locator(".course-readout")
 
 
 def _press(page, handle, keys):
@@ -89,7 +91,7 @@ def test_learner_answers_an_explorer_question_and_the_grader_agrees(page, lab, w
     # episode length (a log scale, 10**-2.5 to 10**3.6 days): End, then 122 steps of 0.01 to the left
     handle, readout = _slider(page, explorer, DAYS)
     _press(page, handle, ["End"] + ["ArrowLeft"] * 122)
-    ok, shown = bs.eventually(lambda: (180 < float(readout.inner_text()) < 320, readout.inner_text()))
+    ok, shown = bs.eventually(lambda: (180 < float(readout.get_attribute("data-value")) < 320, readout.inner_text()))
     assert ok, f"the episode-length slider shows {shown}"
     bs.wait_idle(page)
 
