@@ -290,13 +290,7 @@ class Explorer:
         """
         w = cls(value=value, min=lo, max=hi, step=step, description=description, continuous_update=True,
                 readout=False, style=STYLE, layout=W.Layout(width="330px"), **kw)
-        self._formatters[w.model_id] = fmt if callable(fmt) else _d3_formatter(fmt)
-        self._sliders.append(w)
-        readout = W.HTML(layout=W.Layout(min_width="110px"))
-        self._readout_html[w.model_id] = readout
-        w.observe(lambda change, w=w: self._show_value(w), names="value")
-        self._show_value(w)
-        return w
+        return self._with_readout(w, fmt if callable(fmt) else _d3_formatter(fmt))
 
     def choice_slider(self, description: str, values, value, fmt: Callable[[float], str]):
         """A slider over a list of values (for example waits of 0, 15 minutes, 1 hour, 1 day ...).
@@ -305,10 +299,13 @@ class Explorer:
         """
         w = W.SelectionSlider(options=[(fmt(v), v) for v in values], value=value, description=description,
                               continuous_update=True, readout=False, style=STYLE, layout=W.Layout(width="330px"))
+        return self._with_readout(w, fmt)
+
+    def _with_readout(self, w, fmt: Callable):
+        """Register slider ``w`` with the course's readout beside it, kept up to date with ``fmt``."""
         self._formatters[w.model_id] = fmt
         self._sliders.append(w)
-        readout = W.HTML(layout=W.Layout(min_width="110px"))
-        self._readout_html[w.model_id] = readout
+        self._readout_html[w.model_id] = W.HTML(layout=W.Layout(min_width="110px"))
         w.observe(lambda change, w=w: self._show_value(w), names="value")
         self._show_value(w)
         return w
