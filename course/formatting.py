@@ -4,7 +4,9 @@ Every explorer readout, slider value, figure label and figure description
 formats its numbers here, so the same quantity always reads the same way:
 
 * durations in minutes, hours or days, whichever fits (30 minutes is
-  "30 minutes", never "0.0209 days");
+  "30 minutes", never "0.0209 days"); lengths that may run to years (an
+  episode of care, a stripe, a pathway) in minutes to years
+  (:func:`format_period`), the same function wherever that length is shown;
 * shares and percentages rounded half up, once, from the value itself (a
   share of 0.955 is "96%" everywhere, never "95%" in one place and "96%" in
   another, nor "0.95" beside "96%").
@@ -158,19 +160,25 @@ def format_minutes(minutes: float) -> str:
 
 
 def format_period(days: float) -> str:
-    """The length of a long stretch of time (a stripe, a pathway) in days, months or years.
+    """A length of time that may run from minutes to years (an episode, a stripe, a pathway).
+
+    Under 60 days as :func:`format_duration` writes it (minutes, hours or
+    days); then months to one decimal; from about a year on, years to one
+    decimal (whole years when within 0.05 of one).  A readout beside a slider
+    and any sentence about the same length use this one function, so a
+    length never reads "3981.1 days" in one place and "11 years" in another.
 
     Examples
     --------
-    >>> [format_period(d) for d in (45, 90, 365, 730, 1000)]
-    ['45 days', '3 months', '1 year', '2 years', '2.7 years']
+    >>> [format_period(d) for d in (30 / 1440, 1.5, 45, 75, 90, 365, 730, 1000, 3981.07)]
+    ['30 minutes', '1.5 days', '45 days', '2.5 months', '3 months', '1 year', '2 years', '2.7 years', '10.9 years']
     """
     days = check_real(days, "days", "format_period", low=0)
+    if days < 60:
+        return format_duration(days)
     years = days / 365.25
     if days >= 360 and abs(years - round(years)) < 0.05:
-        return "1 year" if round(years) == 1 else f"{round(years)} years"
+        return _unit(str(round(years)), "year")
     if days >= 730:
-        return f"{format_number(years, 1)} years"
-    if days >= 60:
-        return _unit(format_number(days / 30.44, 0), "month")
-    return _unit(format_number(days, 0), "day")
+        return _unit(format_number(years, 1), "year")
+    return _unit(format_number(days / 30.44, 1), "month")

@@ -25,6 +25,7 @@ from importlib import resources
 from typing import Optional
 
 from course._validation import check_bool, check_choice, check_real, check_str
+from course.formatting import format_fixed, format_percent, format_period
 
 __all__ = [
     "SERVICE_FEATURES",
@@ -176,18 +177,6 @@ def _shortness(episode_days: float) -> float:
     return min(max(1.0 - x, 0.0), 1.0)
 
 
-def _duration_words(days: float) -> str:
-    if days < 1 / 24:
-        return f"{days * 1440:.0f} minutes"
-    if days < 1:
-        return f"{days * 24:.1f} hours"
-    if days < 60:
-        return f"{days:.1f} days"
-    if days < 730:
-        return f"{days / 30.4:.0f} months"
-    return f"{days / 365.25:.0f} years"
-
-
 def classify(profile: ServiceProfile) -> Classification:
     """Place a service between product-like (score 1) and pure service (score 0).
 
@@ -226,10 +215,11 @@ def classify(profile: ServiceProfile) -> Classification:
     else:
         label = "mixed"
 
-    duration = _duration_words(profile.episode_days)
+    # the same functions as the explorer's readouts, so a length or share reads alike everywhere
+    duration = format_period(profile.episode_days)
     agency_words = (
-        f"professionals hold most of the agency ({share:.0%})" if share > 0.5
-        else f"patients hold most of the agency ({1 - share:.0%})" if share < 0.5
+        f"professionals hold most of the agency ({format_percent(share)})" if share > 0.5
+        else f"patients hold most of the agency ({format_percent(1 - share)})" if share < 0.5
         else "patients and professionals hold equal agency"
     )
     length_words = (
@@ -237,14 +227,15 @@ def classify(profile: ServiceProfile) -> Classification:
         else f"the episode is long ({duration})" if short <= 0.3
         else f"the episode is of middling length ({duration})"
     )
-    lead = f"{label.capitalize()} (score {score:.2f}): {agency_words} and {length_words}."
+    lead = f"{label.capitalize()} (score {format_fixed(score, 2)}): {agency_words} and {length_words}."
     reasons = [lead]
     reasons.append(
-        f"Agency: professionals' share {share:.0%} adds {parts['professional_share']:.2f} of a possible "
-        f"{WEIGHTS['professional_share']:.2f}."
+        f"Agency: professionals' share {format_percent(share)} adds {format_fixed(parts['professional_share'], 2)} "
+        f"of a possible {format_fixed(WEIGHTS['professional_share'], 2)}."
     )
     reasons.append(
-        f"Duration: {duration} adds {parts['short_episode']:.2f} of a possible {WEIGHTS['short_episode']:.2f}."
+        f"Duration: {duration} adds {format_fixed(parts['short_episode'], 2)} of a possible "
+        f"{format_fixed(WEIGHTS['short_episode'], 2)}."
     )
     reasons.append(
         "A concrete procedure dominates the episode (+0.20)." if profile.concrete_procedure
@@ -261,7 +252,7 @@ def classify(profile: ServiceProfile) -> Classification:
     )
     if label == "mixed":
         reasons.append(
-            f"The score lies between {PURE_AT:.2f} and {PRODUCT_LIKE_AT:.2f}, so the episode has "
+            f"The score lies between {format_fixed(PURE_AT, 2)} and {format_fixed(PRODUCT_LIKE_AT, 2)}, so the episode has "
             "product-like and service-like parts: look at them separately."
         )
     return Classification(label=label, score=score, reasons=reasons, contributions=parts)
@@ -292,7 +283,7 @@ def boundary_notes(profile: ServiceProfile) -> tuple:
                      "the score.")
     if profile.professional_share in (0.0, 1.0):
         side = "the patient" if profile.professional_share == 1.0 else "the professionals"
-        notes.append(f"At {profile.professional_share:.0%} {side} hold no agency at all, which the lessons say "
+        notes.append(f"At {format_percent(profile.professional_share)} {side} hold no agency at all, which the lessons say "
                      "never happens in a service: users are always coproducers.")
     return tuple(notes)
 

@@ -1,5 +1,6 @@
 """Controls in the lessons' units and ranges, and the model's guards at the slider limits (no browser)."""
 
+import html
 import math
 
 import pytest
@@ -8,6 +9,9 @@ from course.agency import PRESETS, AgencyParams, agency_profile, boundary_notes 
 from course.explorers.agency import summary_rows
 from course.rendering import ACCESSIBILITY_JS, RESTART_NOTE
 from course.services import ServiceProfile, boundary_notes as service_notes
+from course.explorers.burden import BurdenExplorer
+from course.explorers.capacity import CapacityExplorer
+from course.formatting import format_number, format_percent, format_period
 from course.widgets import AgencyExplorer, ServiceExplorer, ValueStreamExplorer
 
 
@@ -79,6 +83,53 @@ def test_readouts_show_durations_in_fitting_units():
     vs.step.value = 2
     assert vs.readout_text(vs.wait_days) == "1 hour"
     assert vs.readout_text(vs.process_minutes) == "10 minutes"
+
+
+def test_service_reasons_give_the_episode_length_as_its_readout_does():
+    """At the slider's top (3981 days) the readout and the reasons both say "10.9 years", not "3981.1 days" and
+    "11 years"."""
+    ex = ServiceExplorer()
+    ex.episode_days.value = 10 ** ex.episode_days.max
+    shown = ex.readout_text(ex.episode_days)
+    assert shown == "10.9 years"
+    assert f"the episode is long ({shown})" in ex.classification.reasons[0]
+    assert f"Duration: {shown} adds" in html.unescape(ex.reasons.value)
+    ex.episode_days.value = 10 ** -1.5                    # 45.5 minutes
+    assert f"short ({ex.readout_text(ex.episode_days)})" in ex.classification.reasons[0]
+
+
+def test_service_reasons_give_the_share_as_its_readout_does():
+    """A share of 0.93 reads the same beside the slider and in the reasons."""
+    ex = ServiceExplorer()
+    ex.professional_share.value = 0.93
+    assert f"({ex.readout_text(ex.professional_share)})" in ex.classification.reasons[0]
+
+
+def test_stripe_and_pathway_lengths_read_as_their_figure_descriptions_do():
+    """The stripe's length beside its slider is the length the figure's description gives ("1 year" in both),
+    and the value-stream readout's lead time is the description's."""
+    ex = AgencyExplorer(preset="Self-managing patient with occasional acute events")
+    assert ex.readout_text(ex.horizon) == "1 year"
+    assert f"over {ex.readout_text(ex.horizon)}" in ex.description
+    vs = ValueStreamExplorer()
+    lead = format_period(vs.map.lead_time_days)
+    assert f"Lead time</th><td>{lead}</td>" in vs.readout.value
+    assert f"over {lead}" in vs.description
+
+
+def test_capacity_and_burden_readouts_match_their_descriptions():
+    """A length of stay, a share and a patient's capacity read the same in the readout, beside the slider and in
+    the figure's description."""
+    cap = CapacityExplorer(beds=12, arrivals_per_day=4, length_of_stay_days=5.3)
+    assert cap.readout_text(cap.length_of_stay) == "5.3 days"
+    assert "an average stay of 5.3 days" in cap.description and "× 5.3 days" in cap.readout.value
+    cap.target.value = 0.85
+    assert "Longest average stay at 85%" in cap.readout.value
+    burden = BurdenExplorer("Several conditions, plan does not fit")
+    last_week = format_number(burden.summary.final_capacity_hours, 1)
+    assert f"{last_week} of " in burden.readout.value and f"{last_week} at the end" in burden.description
+    share = format_percent(burden.summary.final_share)
+    assert f"and {share} in the last week" in burden.description and f", {share}</td>" in burden.readout.value
 
 
 def test_a_wait_dragged_to_zero_is_zero():

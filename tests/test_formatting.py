@@ -60,3 +60,25 @@ def test_signed_changes_and_periods():
 def test_impossible_durations_are_refused(call):
     with pytest.raises(ValueError, match="must be a float in"):
         call()
+
+
+@pytest.mark.parametrize("days, text", [
+    (30 / 1440, "30 minutes"),        # never "0 days"
+    (0.5, "12 hours"),
+    (2.0, "2 days"),
+    (59.9, "59.9 days"),
+    (75, "2.5 months"),
+    (365.0, "1 year"),
+    (1000, "2.7 years"),
+    (3650, "10 years"),
+    (10 ** 3.6, "10.9 years"),        # the service explorer's longest episode, never "11 years" nor "3981.1 days"
+])
+def test_lengths_from_minutes_to_years_read_in_one_unit_that_fits(days, text):
+    """Does a length that may run from minutes to years (an episode, a stripe) read in the unit that fits it?"""
+    assert format_period(days) == text
+
+
+def test_short_periods_read_as_durations():
+    """Is a period under two months written exactly as a duration, so a readout and a sentence agree?"""
+    for days in (0.003, 30 / 1440, 0.2, 1.0, 1.5, 7.25, 45.0, 59.9):
+        assert format_period(days) == format_duration(days)

@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from course.agency import PRESETS, agency_profile
+from course.formatting import format_fixed, format_period
 from course.services import (
     LABELS, SERVICE_FEATURES, ServiceProfile, classify, load_catalogue,
 )
@@ -208,3 +209,21 @@ def test_score_in_unit_interval_and_label_matches_score(p):
     assert 0.0 <= c.score <= 1.0
     expected = "product-like" if c.score >= 0.65 else "pure service" if c.score <= 0.40 else "mixed"
     assert c.label == expected
+
+
+@pytest.mark.parametrize("days", [0.007, 0.02, 1.5, 84, 400, 1825, 3650, 10 ** 3.6])
+def test_reasons_write_the_episode_length_as_the_readout_does(days):
+    """Do the reasons give an episode's length in the same words as the explorer's readout (format_period)?"""
+    c = classify(ServiceProfile("x", episode_days=days, professional_share=0.5))
+    assert f"({format_period(days)})" in c.reasons[0]
+    assert c.reasons[2].startswith(f"Duration: {format_period(days)} adds ")
+
+
+def test_reasons_round_shares_and_scores_as_the_readouts_do():
+    """A share of 0.925 is "93%" beside the slider; do the reasons say 93% too (Python's format says 92%)?"""
+    c = classify(ServiceProfile("x", episode_days=30, professional_share=0.925))
+    assert "professionals hold most of the agency (93%)" in c.reasons[0]
+    assert c.reasons[1].startswith("Agency: professionals' share 93% adds 0.37 of a possible 0.40.")
+    patients = classify(ServiceProfile("x", episode_days=30, professional_share=0.375))
+    assert "patients hold most of the agency (63%)" in patients.reasons[0]
+    assert f"(score {format_fixed(c.score, 2)})" in c.reasons[0]

@@ -23,7 +23,7 @@ from course import plots
 from course.agency import PRESETS, AgencyParams, agency_profile, boundary_notes, summarize
 from course.episodes import EpisodeEditor
 from course.explorers.base import STYLE, WIDE, Explorer, near, table
-from course.formatting import format_duration, format_number, format_percent, format_signed
+from course.formatting import format_duration, format_number, format_percent, format_period, format_signed
 
 __all__ = ["AgencyExplorer", "summary_rows", "CONCENTRATION_HELP"]
 
@@ -68,7 +68,7 @@ class AgencyExplorer(Explorer):
         self.baseline = self.slider(W.FloatSlider, "Patient agency at start", 0.8, 0.05, 0.95, 0.01, format_percent)
         self.trend = self.slider(W.FloatSlider, "Change per year", 0.0, -0.3, 0.3, 0.01,
                                  lambda x: f"{format_signed(x, 2)} a year")
-        self.horizon = self.slider(W.IntSlider, "Length of stripe", 365, 30, 1460, 5, format_duration)
+        self.horizon = self.slider(W.IntSlider, "Length of stripe", 365, 30, 1460, 5, format_period)
         self.episode = W.Dropdown(description="Episode", style=STYLE, layout=WIDE)
         self.start = self.slider(W.FloatSlider, "Episode starts on", 0, 0, 365, 0.5, _day)
         self.duration = self.slider(W.FloatLogSlider, "Episode lasts", 1, -3, 2.5, 0.01, format_duration, base=10)

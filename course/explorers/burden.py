@@ -38,6 +38,7 @@ from matplotlib.ticker import MaxNLocator
 from course.capacity import PRESETS, SHARE_CEILING, SHARE_FLOOR, CapacityParams, CapacityRun, simulate, summarize
 from course.plots import PATIENT_COLOUR, PROFESSIONAL_COLOUR, PROFESSIONAL_HATCH
 from course.explorers.base import STYLE, WIDE, Explorer, table
+from course.formatting import format_number, format_percent
 
 __all__ = ["BurdenArtists", "draw_burden", "update_burden", "describe_burden", "BurdenExplorer"]
 
@@ -194,17 +195,19 @@ def describe_burden(run: CapacityRun) -> str:
     """
     s = summarize(run)
     p = run.params
-    text = (f"Treatment work over {p.weeks} week{'s' if p.weeks != 1 else ''}: the plan asks {p.workload_hours:g} "
-            f"hours a week; the patient can give {p.capacity_hours:g} at the start and "
-            f"{s.final_capacity_hours:.3g} at the end")
+    text = (f"Treatment work over {p.weeks} week{'s' if p.weeks != 1 else ''}: the plan asks "
+            f"{format_number(p.workload_hours, 1)} "
+            f"hours a week; the patient can give {format_number(p.capacity_hours, 1)} at the start and "
+            f"{format_number(s.final_capacity_hours, 1)} at the end")
     if p.carer_hours:
-        text += f"; a carer does {s.total_carer_hours:.0f} hours in all"
+        text += f"; a carer does {format_number(s.total_carer_hours, 0)} hours in all"
     if s.first_overloaded_week is None:
         text += "; nothing is left undone."
     else:
-        text += (f"; work is first left undone in week {s.first_overloaded_week}, {s.total_unmet_hours:.0f} hours "
-                 f"in all, and in the last week {s.final_plan_done:.0%} of the plan is done.")
-    text += (f" The patient's share of agency is {s.first_share:.0%} in week 1 and {s.final_share:.0%} in the "
+        text += (f"; work is first left undone in week {s.first_overloaded_week}, {format_number(s.total_unmet_hours, 0)} "
+                 f"hours in all, and in the last week {format_percent(s.final_plan_done)} of the plan is done.")
+    text += (f" The patient's share of agency is {format_percent(s.first_share)} in week 1 and "
+             f"{format_percent(s.final_share)} in the "
              f"last week.")
     return text
 
@@ -276,7 +279,7 @@ class BurdenExplorer(Explorer):
         notes = []
         if p.workload_hours == 0:
             notes.append("The plan asks no treatment work of the patient's side: the model counts the plan as "
-                         f"fully done and holds the patient's share at its floor of {SHARE_FLOOR:.0%}.")
+                         f"fully done and holds the patient's share at its floor of {format_percent(SHARE_FLOOR)}.")
         if p.capacity_hours == 0:
             notes.append("The patient has no capacity of their own: only a carer's hours can meet the plan.")
         if p.feedback == 0:
@@ -290,11 +293,11 @@ class BurdenExplorer(Explorer):
         self.readout.value = "<b>What happens</b>" + table([
             ("First week work is left undone", "never" if s.first_overloaded_week is None
              else f"week {s.first_overloaded_week}"),
-            ("Hours left undone in all", f"{s.total_unmet_hours:.0f} hours"),
-            ("Hours the carer did in all", f"{s.total_carer_hours:.0f} hours"),
-            ("Patient's capacity in the last week", f"{s.final_capacity_hours:.1f} of {p.capacity_hours:g} hours"),
-            ("Share of the plan done: week 1, last week", f"{s.first_plan_done:.0%}, {s.final_plan_done:.0%}"),
-            ("Patient's share of agency: week 1, last week", f"{s.first_share:.0%}, {s.final_share:.0%}"),
+            ("Hours left undone in all", f"{format_number(s.total_unmet_hours, 0)} hours"),
+            ("Hours the carer did in all", f"{format_number(s.total_carer_hours, 0)} hours"),
+            ("Patient's capacity in the last week", f"{format_number(s.final_capacity_hours, 1)} of {format_number(p.capacity_hours, 1)} hours"),
+            ("Share of the plan done: week 1, last week", f"{format_percent(s.first_plan_done)}, {format_percent(s.final_plan_done)}"),
+            ("Patient's share of agency: week 1, last week", f"{format_percent(s.first_share)}, {format_percent(s.final_share)}"),
         ])
         notes = self._boundary_notes(p)
         self.show_notes(notes)

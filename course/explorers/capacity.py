@@ -18,12 +18,23 @@ from matplotlib.patches import Rectangle
 
 from course.improvement import Ward
 from course.explorers.base import Explorer, table
+from course.formatting import format_number, format_percent
 
 __all__ = ["CapacityArtists", "draw_capacity", "update_capacity", "describe_capacity", "CapacityExplorer"]
 
 DEMAND_COLOUR = "#0072B2"   # Okabe-Ito blue
 OVER_COLOUR = "#D55E00"     # Okabe-Ito vermillion
 MAX_STAY_DAYS = 15.0
+
+
+def format_stay(days: float, digits: int = 1) -> str:
+    """A length of stay as the slider, the readout, the figure and its description all write it ("5.3 days")."""
+    text = format_number(days, digits)
+    return f"{text} day" if text == "1" else f"{text} days"
+
+
+def _beds(x: float) -> str:
+    return format_number(x, 1)
 
 
 @dataclass
@@ -116,11 +127,11 @@ def update_capacity(artists: CapacityArtists, ward: Ward, target_occupancy: floa
     artists.now_text.set_position((w + 0.3 if right else w - 0.3, y_text))
     artists.now_text.set_ha("left" if right else "right")
     artists.now_text.set_va("bottom" if low else "top")
-    artists.now_text.set_text(f"{ward.arrivals_per_day:g} a day × {w:g} days\n= {occupied:.1f} beds occupied")
+    artists.now_text.set_text(f"{format_number(ward.arrivals_per_day, 1)} a day × {format_stay(w)}\n= {_beds(occupied)} beds occupied")
     artists.beds_text.set_position((MAX_STAY_DAYS, ward.beds + top * 0.01))
     artists.beds_text.set_text(f"{ward.beds} beds")
     artists.target_text.set_position((MAX_STAY_DAYS, goal - top * 0.01))
-    artists.target_text.set_text(f"{target_occupancy:.0%} of beds = {goal:.1f}")
+    artists.target_text.set_text(f"{format_percent(target_occupancy)} of beds = {_beds(goal)}")
     return artists
 
 
@@ -133,13 +144,13 @@ def describe_capacity(ward: Ward, target_occupancy: float = 0.85) -> str:
     At 4 admissions a day and an average stay of 5.3 days, 21.2 beds are occupied on average (Little's law), 177% of the 12 beds: more demand than beds, so the queue for beds keeps growing. At 85% occupancy this demand needs 25 beds.
     """
     occupied = ward.average_occupied_beds
-    state = (f"at or below the {target_occupancy:.0%} target" if ward.occupancy <= target_occupancy + 1e-9
+    state = (f"at or below the {format_percent(target_occupancy)} target" if ward.occupancy <= target_occupancy + 1e-9
              else "above the target but within the beds" if ward.keeps_up
              else "more demand than beds, so the queue for beds keeps growing")
     admissions = "admission" if ward.arrivals_per_day == 1 else "admissions"
-    return (f"At {ward.arrivals_per_day:g} {admissions} a day and an average stay of {ward.length_of_stay_days:g} days, "
-            f"{occupied:.1f} beds are occupied on average (Little's law), {ward.occupancy:.0%} of the "
-            f"{ward.beds} beds: {state}. At {target_occupancy:.0%} occupancy this demand needs "
+    return (f"At {format_number(ward.arrivals_per_day, 1)} {admissions} a day and an average stay of "
+            f"{format_stay(ward.length_of_stay_days)}, {_beds(occupied)} beds are occupied on average (Little's law), "
+            f"{format_percent(ward.occupancy)} of the {ward.beds} beds: {state}. At {format_percent(target_occupancy)} occupancy this demand needs "
             f"{ward.beds_needed(target_occupancy)} beds.")
 
 
@@ -165,8 +176,8 @@ class CapacityExplorer(Explorer):
         start = Ward(beds, arrivals_per_day, length_of_stay_days)  # checks the starting values
         self.beds = self.slider(W.IntSlider, "Beds", start.beds, 1, 60, 1)
         self.arrivals = self.slider(W.FloatSlider, "Admissions per day", start.arrivals_per_day, 0.5, 20, 0.1, ".1f")
-        self.length_of_stay = self.slider(W.FloatSlider, "Average length of stay (days)", start.length_of_stay_days,
-                                      0.5, MAX_STAY_DAYS, 0.1, ".1f")
+        self.length_of_stay = self.slider(W.FloatSlider, "Average length of stay", start.length_of_stay_days,
+                                          0.5, MAX_STAY_DAYS, 0.1, format_stay)
         self.target = self.slider(W.FloatSlider, "Target occupancy", target_occupancy, 0.5, 1.0, 0.01, ".0%")
         self.result = self.ward
         self.artists = draw_capacity(self.ax, self.ward, self.target.value)
@@ -189,11 +200,11 @@ class CapacityExplorer(Explorer):
         self.result = ward
         longest = ward.longest_stay_days(target)
         self.readout.value = "<b>What Little's law gives</b>" + table([
-            ("Beds occupied on average", f"{ward.average_occupied_beds:.1f} "
-                                         f"({ward.arrivals_per_day:g} a day × {ward.length_of_stay_days:g} days)"),
-            ("Average occupancy", f"{ward.occupancy:.0%} of {ward.beds} beds"),
-            (f"Beds needed at {target:.0%}", f"{ward.beds_needed(target)}"),
-            (f"Longest average stay at {target:.0%}", f"{longest:.2f} days with {ward.beds} beds"),
+            ("Beds occupied on average", f"{_beds(ward.average_occupied_beds)} ({format_number(ward.arrivals_per_day, 1)} "
+                                         f"a day × {format_stay(ward.length_of_stay_days)})"),
+            ("Average occupancy", f"{format_percent(ward.occupancy)} of {ward.beds} beds"),
+            (f"Beds needed at {format_percent(target)}", f"{ward.beds_needed(target)}"),
+            (f"Longest average stay at {format_percent(target)}", f"{format_stay(longest, 2)} with {ward.beds} beds"),
         ])
         if not ward.keeps_up:
             note = ("More patients need a bed, on average, than there are beds. Little's law describes a ward "
@@ -201,10 +212,10 @@ class CapacityExplorer(Explorer):
                     "grows for as long as this lasts. The numbers above "
                     "say what the demand needs, not what happens.")
         elif ward.occupancy > target + 1e-9:
-            note = (f"The beds are enough on average, but the ward runs above {target:.0%}: on days when more "
+            note = (f"The beds are enough on average, but the ward runs above {format_percent(target)}: on days when more "
                     "patients arrive than usual, or fewer go home, there will be no bed.")
         else:
-            note = (f"The ward runs at or below {target:.0%} on average, leaving room for busy days. "
+            note = (f"The ward runs at or below {format_percent(target)} on average, leaving room for busy days. "
                     "Little's law gives averages only.")
         self.note.value = f"<p>{html.escape(note)}</p>"
         update_capacity(self.artists, ward, target)

@@ -24,7 +24,7 @@ import ipywidgets as W
 
 from course import plots
 from course.explorers.base import STYLE, WIDE, Explorer, near
-from course.formatting import format_duration, format_fixed, format_number, format_percent
+from course.formatting import format_fixed, format_percent, format_period
 from course.services import ServiceProfile, boundary_notes, classify, load_catalogue
 
 __all__ = ["ServiceExplorer", "label_html"]
@@ -54,7 +54,7 @@ class ServiceExplorer(Explorer):
         self.start_from = W.Dropdown(options=names, value=start_from, description="Start from", style=STYLE,
                                      layout=WIDE)
         self.name = W.Text(description="Service name", style=STYLE, layout=WIDE)
-        self.episode_days = self.slider(W.FloatLogSlider, "Episode length", 1, -2.5, 3.6, 0.01, format_duration,
+        self.episode_days = self.slider(W.FloatLogSlider, "Episode length", 1, -2.5, 3.6, 0.01, format_period,
                                         base=10)
         self.professional_share = self.slider(W.FloatSlider, "Professionals' share of agency", 0.5, 0, 1, 0.01,
                                               format_percent)

@@ -24,7 +24,7 @@ import ipywidgets as W
 from course import plots
 from course.agency import PRESETS, agency_profile
 from course.explorers.base import STYLE, WIDE, Explorer, near, table
-from course.formatting import format_duration, format_minutes, format_number, format_percent
+from course.formatting import format_duration, format_minutes, format_number, format_percent, format_period
 from course.value_stream import MINUTES_PER_DAY, load_example_maps
 
 __all__ = ["ValueStreamExplorer", "WAIT_STOPS_DAYS", "wait_stops", "measure_rows", "step_key_html"]
@@ -45,7 +45,7 @@ def measure_rows(vsm, step_index: int, *, available_minutes: float, demand: int)
     b, step = vsm.bottleneck, vsm.steps[step_index]
     keeps = vsm.meets_takt(available_minutes=available_minutes, demand=demand)
     return [
-        ("Lead time", format_duration(vsm.lead_time_days)),
+        ("Lead time", format_period(vsm.lead_time_days)),
         ("Process time", format_minutes(vsm.process_minutes)),
         ("Value-added time", format_minutes(vsm.value_added_minutes)),
         ("Process cycle efficiency", format_percent(vsm.process_cycle_efficiency, 2)),

@@ -21,7 +21,7 @@ from course.plots import describe_agency, describe_service_map, describe_value_s
 from course.services import ServiceProfile, classify, load_catalogue
 from course.value_stream import MINUTES_PER_DAY, load_example_maps, takt_time_minutes
 from course.explorers.agency import summary_rows
-from course.formatting import format_duration, format_minutes, format_number, format_percent
+from course.formatting import format_minutes, format_number, format_percent, format_period
 from course.widgets import AgencyExplorer, ServiceExplorer, ValueStreamExplorer
 
 pytestmark = pytest.mark.browser
@@ -130,7 +130,7 @@ def expect_value_stream(root, ex: ValueStreamExplorer) -> list[dict]:
     demand, available = readout(root, ex.demand.description), readout(root, ex.available.description)
     cov = vsm.coverage(profile)
     rows = {
-        "Lead time": format_duration(vsm.lead_time_days),
+        "Lead time": format_period(vsm.lead_time_days),
         "Process time": format_minutes(vsm.process_minutes),
         "Value-added time": format_minutes(vsm.value_added_minutes),
         "Process cycle efficiency": format_percent(vsm.process_cycle_efficiency, 2),
