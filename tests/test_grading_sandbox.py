@@ -5,6 +5,7 @@ honest submission beside the attacker, whose grades must come out right. The cou
 ``course`` package, the submissions and the output all live in a folder only its owner can enter
 (``tempfile.mkdtemp``), as in a fresh clone under ``mktemp -d``.
 """
+import html
 import json
 import os
 import shutil
@@ -17,7 +18,7 @@ import pytest
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures", "grading"))
 import builders as B  # noqa: E402
 
-from course.grading import cgroups  # noqa: E402
+from course.grading import bwrap, cgroups, jail, sandbox  # noqa: E402
 from course.grading.sandbox import NO_BWRAP_ENV  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
@@ -56,6 +57,31 @@ def _snoop(targets):
 
 USES_COURSE = ("import course, course.grading.collect\n"
                "print('course from', course.__file__)\n" + B.RIGHT["squares"])
+
+#: Tries every way to a new user namespace (the unshare command, unshare(2), clone(2) and clone3(2)
+#: through ctypes) and records what happened; ``{nr}`` are this machine's system call numbers.
+USERNS_TRIES = (
+    "import ctypes, json, os, subprocess, threading\n"
+    "libc = ctypes.CDLL(None, use_errno=True)\n"
+    "made = {{'uid': os.getuid()}}\n"
+    "p = subprocess.run(['unshare', '-U', 'true'], capture_output=True)\n"
+    "made['unshare -U'] = p.returncode == 0\n"
+    "pid = libc.syscall({nr[clone]}, 0x10000000 | 17, 0, 0, 0, 0)  # CLONE_NEWUSER | SIGCHLD\n"
+    "if pid == 0:\n"
+    "    os._exit(0)\n"
+    "made['clone'] = pid > 0 or ctypes.get_errno()\n"
+    "if pid > 0:\n"
+    "    os.waitpid(pid, 0)\n"
+    "made['unshare'] = libc.unshare(0x10000000) == 0 or ctypes.get_errno()\n"
+    "made['clone3'] = libc.syscall({nr[clone3]}, 0, 0) == 0 or ctypes.get_errno()\n"
+    "t = threading.Thread(target=lambda: None); t.start(); t.join()  # threads still start\n"
+    "made['subprocess'] = subprocess.run(['true']).returncode\n")
+_NR = jail.SECCOMP_ARCHES.get(os.uname().machine, (0, {"clone": -1, "clone3": -1}))[1]
+
+USERNS_ANSWER = (USERNS_TRIES.format(nr=_NR) +
+                 "print('userns:', json.dumps(made))\n"
+                 "def squares(n):\n"
+                 "    return [i * i for i in range(1, n + 1)] if made['unshare -U'] is False else 'escaped'\n")
 
 SPREAD = ("import subprocess, sys\n"
           "code = 'b = bytearray(450 * 2**20)\\nfor i in range(0, len(b), 4096): b[i] = 1\\n"
@@ -98,6 +124,7 @@ def private_run():
         "blank": {"ps1.ipynb": B.notebook({"squares": "", "mean": "", "count_words": ""})},
         "snoop": {"ps1.ipynb": B.notebook({"squares": _snoop(targets)})},
         "spread": {"ps1.ipynb": B.notebook({"squares": SPREAD})},
+        "userns": {"ps1.ipynb": B.notebook({"squares": USERNS_ANSWER})},
     })
     proc = _grade(course, clone, subs, out, "--memory-mb", "1024")
     try:
@@ -138,6 +165,8 @@ def test_the_report_names_the_sandbox_and_the_limits_that_were_active(private_ru
         report = fh.read()
     assert "allow-list sandbox (bubblewrap)" in report
     assert "FALLBACK" not in report
+    if jail.userns_filter() is not None:
+        assert "no new user namespaces (a seccomp filter" in report
     plan, _ = cgroups.probe(tag=f"coproduction-test-{os.getpid()}")
     if plan is not None:  # this machine offers a cgroup: the limits held per student
         cgroups.remove_run(plan)
@@ -155,6 +184,87 @@ def test_memory_is_limited_per_student_not_per_process(private_run):
     codes = [int(c) for c in line[len("children: ["):].split(",")]
     assert -9 in codes, line
     assert float(private_run["rows"]["spread"]["score"]) == 6.0
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="a grader running as root gives each student a user id")
+def test_a_student_kernel_cannot_make_a_user_namespace(private_run):
+    """Run as root, bubblewrap makes no user namespace (each student has a user id of its own), so the
+    kernel could make one; the seccomp filter stops every way to it, and the honest work still runs."""
+    page = _feedback(private_run, "userns")
+    line = page[page.index("userns: {"):].split("}")[0] + "}"
+    made = json.loads(html.unescape(line[len("userns: "):]))
+    assert made["uid"] >= 1_000_000, made  # the student's own user id, not root
+    assert made == {"uid": made["uid"], "unshare -U": False, "clone": 1, "unshare": 1, "clone3": 38,
+                    "subprocess": 0}, made
+    assert float(private_run["rows"]["userns"]["score"]) == 6.0
+
+
+def _run_in_sandbox(plan, base, code):
+    """Run ``code`` as a student's kernel would start (bwrap, then jail.py as the student's user id);
+    returns what it wrote to ``result.json`` in its working folder."""
+    uid = sandbox.new_sandbox_uid()
+    box = sandbox.make_box(base, "student", uid)
+    cfg = sandbox.kernel_config(plan, box, uid)
+    cmd = cfg["wrapper"] + [sys.executable, "-I", sandbox.JAIL] + cfg["jail_args"] + [
+        "--", sys.executable, "-c", code + "\nopen('result.json', 'w').write(json.dumps(made))\n"]
+    env = dict(PATH=os.environ["PATH"], **cfg.get("extra_env", {}))
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        result = os.path.join(box, "work", "result.json")
+        assert proc.returncode == 0 and os.path.exists(result), (proc.returncode, proc.stderr, open(
+            os.path.join(os.path.dirname(box), "jail.log")).read())
+        with open(result) as fh:
+            return json.load(fh)
+    finally:
+        sandbox.kill_uid(uid)
+        shutil.rmtree(os.path.dirname(box), ignore_errors=True)
+
+
+@pytest.mark.skipif(not LINUX_ROOT, reason="a grader running as root gives each student a user id")
+def test_the_seccomp_filter_is_what_stops_user_namespaces(tmp_path):
+    """The same tries, in the same sandbox, with and without the filter: without it the student's user
+    id can make a user namespace (so the test can fail), with it every way fails and course imports."""
+    plan = sandbox.probe_sandbox(hides=(), scratch_root=str(tmp_path), memory_mb=1024, cpu_seconds=60,
+                                 allow_cgroup=False)
+    assert plan.kind == "bwrap" and plan.drop_user, plan.protections
+    assert jail.userns_filter() is not None, f"no filter for {os.uname().machine}"
+    assert plan.no_new_userns
+    assert any(p.startswith("no new privileges and no new user namespaces") for p in plan.protections)
+    tries = USERNS_TRIES.format(nr=_NR) + "import course.grading.collect\nmade['course'] = course.__file__\n"
+    import dataclasses
+    unfiltered = _run_in_sandbox(dataclasses.replace(plan, no_new_userns=False), str(tmp_path), tries)
+    assert unfiltered["unshare -U"] is True and unfiltered["clone"] is True, unfiltered
+    filtered = _run_in_sandbox(plan, str(tmp_path), tries)
+    assert filtered["uid"] >= 1_000_000
+    assert (filtered["unshare -U"], filtered["clone"], filtered["unshare"], filtered["clone3"]) == (
+        False, 1, 1, 38), filtered  # EPERM, EPERM, EPERM, ENOSYS
+    assert filtered["subprocess"] == 0
+    assert filtered["course"] == os.path.join(bwrap.course_package_dir(), "__init__.py")
+
+
+def test_a_machine_without_a_filter_says_user_namespaces_are_not_blocked(monkeypatch):
+    """On an architecture the filter was not written for, the report says so instead of claiming it."""
+    monkeypatch.setattr(jail.os, "uname", lambda: os.uname_result(("Linux", "h", "6", "#1", "riscv64")))
+    assert jail.userns_filter() is None
+    on, note = sandbox._userns_rule(root_bwrap=True)
+    assert not on and note.startswith("NOT blocked: a kernel may make new user namespaces")
+    assert "riscv64" in note and "x86_64 and aarch64" in note
+    on, note = sandbox._userns_rule(root_bwrap=False)
+    assert not on and "--disable-userns" in note
+
+
+def test_the_filter_program_checks_the_architecture_first():
+    """Each architecture's program loads the audit architecture first and ends the process on any
+    other; its jumps stay inside the program."""
+    import struct
+    for machine, (arch, _) in jail.SECCOMP_ARCHES.items():
+        prog = jail.userns_filter(machine, 8)
+        ins = [struct.unpack("=HBBI", prog[i:i + 8]) for i in range(0, len(prog), 8)]
+        assert ins[0] == (0x20, 0, 0, 4) and ins[1][0] == 0x15 and ins[1][3] == arch
+        assert ins[1 + 1 + ins[1][2]] == (0x06, 0, 0, 0x80000000)  # mismatch: kill
+        assert all(i + 1 + max(jt, jf) < len(ins) for i, (code, jt, jf, _) in enumerate(ins) if code & 7 == 5)
+        assert ins[-1][0] == 0x06  # the program ends with a return
+    assert jail.userns_filter("x86_64", 4) is None  # a 32-bit userland
 
 
 def test_without_bubblewrap_the_hide_list_is_used_and_reported(tmp_path):

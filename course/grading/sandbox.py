@@ -15,6 +15,10 @@ returns a :class:`SandboxPlan`, in this order of preference:
    (``jail.py`` covers the solutions, gradebook, submissions and output with empty mounts);
 3. nothing but the per-process limits (macOS; Linux without usable namespaces).
 
+On Linux, in every mode, ``jail.py`` also installs a seccomp filter (x86_64 and aarch64) that
+forbids new privileges and new user namespaces: run as root, bubblewrap makes no user namespace
+(the per-student user id must exist), so without it a kernel could make one of its own.
+
 In every mode on Linux, each student's kernel also gets a cgroup of its own where the
 machine allows one (:mod:`.cgroups`): limits per student, not per process. A worker turns
 the plan into kernel-manager settings for one student with :func:`kernel_config`. Every
@@ -68,6 +72,7 @@ class SandboxPlan:
     kind: str = "none"             #: "bwrap", "unshare" or "none" (see the module docstring)
     bwrap: tuple = ()              #: ("/usr/bin/bwrap", course package folder, *Python paths)
     cgroup: object = None          #: a :class:`.cgroups.CgroupPlan`, or None
+    no_new_userns: bool = False    #: jail.py's seccomp filter: no new privileges or user namespaces
 
 
 def _run_ok(cmd, timeout=20):
@@ -101,6 +106,23 @@ def _blocking_ancestor(path):
         if not os.stat(sub).st_mode & stat.S_IXOTH:
             return sub
     return None
+
+
+def _userns_rule(root_bwrap):
+    """``(filter on?, what the report says)`` about new user namespaces inside the sandbox.
+
+    ``root_bwrap``: bubblewrap runs as root and makes no user namespace (so that the per-student
+    user id exists), which alone would leave the kernel free to make one.
+    """
+    from . import jail
+    if jail.userns_filter() is not None:
+        return True, ("no new privileges and no new user namespaces (a seccomp filter: unshare and "
+                      "clone with CLONE_NEWUSER fail, clone3 is refused so the C library uses clone)")
+    why = (f"no seccomp filter for this architecture ({os.uname().machine}; written for "
+           f"{' and '.join(jail.SECCOMP_ARCHES)})")
+    if root_bwrap:
+        return False, f"NOT blocked: a kernel may make new user namespaces ({why})"
+    return False, f"new user namespaces blocked only where bubblewrap's --disable-userns applies ({why})"
 
 
 def probe_sandbox(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb=64, nproc=64,
@@ -150,7 +172,9 @@ def _probe_mechanism(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb, n
     tool = bw.find_bwrap() if allow_bwrap else None
     if tool:
         paths = (tool, bw.course_package_dir(), *bw.environment_paths())
-        plan = SandboxPlan(kind="bwrap", bwrap=paths, drop_user=root, **limits)
+        no_userns, userns_note = _userns_rule(root_bwrap=root)
+        plan = SandboxPlan(kind="bwrap", bwrap=paths, drop_user=root, no_new_userns=no_userns,
+                           **limits)
         ok, why = _probe_bwrap(plan, scratch_root)
         if ok:
             protections += [
@@ -160,6 +184,10 @@ def _probe_mechanism(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb, n
                 "other students' files exist inside",
                 "own PID, IPC, mount and network namespaces (no network), a new session, "
                 "no new privileges"]
+            if not root:
+                protections.append("own user namespace, in which no further user namespace can be made "
+                                   "(bubblewrap's --disable-userns)")
+            protections.append(userns_note)
             protections.append("separate unprivileged user id per student (no shared files)" if root else
                                "NOT a separate user: kernels run as the grader's own user (inside the "
                                "allow-list sandbox); run as root for one user id per student")
@@ -172,6 +200,8 @@ def _probe_mechanism(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb, n
     if fallback_note:
         protections.append(fallback_note)
     hides = tuple(os.path.realpath(h) for h in hides if h and os.path.exists(h))
+    no_userns, userns_note = _userns_rule(root_bwrap=True)
+    limits["no_new_userns"] = no_userns
     unshare = shutil.which("unshare")
     if unshare and root and _run_ok([unshare, "-m", "-n", "true"]):
         wrapper = (unshare, "-m", "-n")
@@ -188,22 +218,23 @@ def _probe_mechanism(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb, n
             protections += ["separate unprivileged user id per student (no shared files)",
                             "no network (private network namespace)",
                             "solutions, gradebook, submissions and output hidden "
-                            "(private mount namespace)"]
+                            "(private mount namespace)", userns_note]
             return SandboxPlan(**{**plan.__dict__, "protections": tuple(protections)})
         protections.append("NOT isolated: could not start Python as an unprivileged user")
         return SandboxPlan(wrapper=wrapper, mounts=True, hides=hides, kind="unshare",
-                           protections=tuple(protections + ["no network (private network namespace)"]),
+                           protections=tuple(protections + ["no network (private network namespace)",
+                                                            userns_note]),
                            **limits)
     if unshare and not root and _run_ok([unshare, "-r", "-m", "-n", "true"]):
         protections += ["no network (private network namespace)",
                         "solutions, gradebook, submissions and output hidden "
                         "(user and mount namespace)",
-                        "NOT isolated: kernels run as the grader's own user"]
+                        "NOT isolated: kernels run as the grader's own user", userns_note]
         return SandboxPlan(wrapper=(unshare, "-r", "-m", "-n"), mounts=True, hides=hides,
                            covers=(os.path.realpath(scratch_root),), kind="unshare",
                            protections=tuple(protections), **limits)
-    protections.append("NOT isolated: kernels run as the grader's own user, with network "
-                       "(no usable 'unshare' here)")
+    protections += ["NOT isolated: kernels run as the grader's own user, with network "
+                    "(no usable 'unshare' here)", userns_note]
     return SandboxPlan(protections=tuple(protections), **limits)
 
 
@@ -287,6 +318,8 @@ def _jail_args(plan, box, uid):
             str(plan.cpu_seconds), "--fsize-mb", str(plan.fsize_mb)]
     if plan.kind == "bwrap":
         args.append("--quiet-stdio")
+    if plan.no_new_userns:
+        args.append("--no-new-userns")
     if plan.mounts:
         for h in plan.hides:
             args += ["--hide", h]
