@@ -11,6 +11,7 @@ from course.rendering import ACCESSIBILITY_JS, RESTART_NOTE
 from course.services import ServiceProfile, boundary_notes as service_notes
 from course.explorers.burden import BurdenExplorer
 from course.explorers.capacity import CapacityExplorer
+from course.explorers.run_chart import RunChartExplorer
 from course.formatting import format_number, format_percent, format_period
 from course.widgets import AgencyExplorer, ServiceExplorer, ValueStreamExplorer
 
@@ -78,7 +79,7 @@ def test_readouts_show_durations_in_fitting_units():
     assert ex.readout_text(ex.duration) == "30 minutes"
     assert ex.readout_text(ex.baseline) == "90%"
     assert ex.readout_text(ex.start) == "day 30"
-    assert f'data-value="{ex.duration.value!r}"' in ex._readout_html[ex.duration.model_id].value
+    assert f'data-value="{ex.read(ex.duration)!r}"' in ex._readout_html[ex.duration.model_id].value
     vs = ValueStreamExplorer()
     vs.step.value = 2
     assert vs.readout_text(vs.wait_days) == "1 hour"
@@ -303,3 +304,74 @@ def test_update_timing_is_off_unless_asked_for(monkeypatch):
     last = ex.timings[-1]
     assert set(last) == {"at", "draw", "png", "send", "total"}
     assert 0 < last["draw"] + last["png"] + last["send"] <= last["total"]
+
+
+# -- values the page snapped ---------------------------------------------------------------------
+def _snapped_stop(w):
+    """A stop of linear slider ``w`` and the value the page sends for it: (clean, as sent).
+
+    The page's own arithmetic where it adds noise to a stop (0.9 on the 5-95%
+    baseline slider comes back as 0.8999999999999999); on a slider whose stops
+    all survive it, the stop one float below, as noisy as the page gets.
+    """
+    n = round((w.max - w.min) / w.step)
+    for k in range(n, -1, -1):
+        clean = round(w.min + k * w.step, 9)
+        sent = _snap(clean, w.min, w.max, w.step)
+        if sent != clean:
+            return clean, sent
+    clean = round(w.min + (n // 2 + 1) * w.step, 9)
+    return clean, math.nextafter(clean, -math.inf)
+
+
+def test_the_page_sends_0_9_on_the_baseline_slider_as_0_8999999999999999():
+    """The value the learner's page sent: the helper above finds real page noise, not only made-up noise."""
+    ex = AgencyExplorer()
+    assert _snap(0.9, ex.baseline.min, ex.baseline.max, ex.baseline.step) == 0.8999999999999999
+    assert _snapped_stop(ex.baseline)[1] == _snap(_snapped_stop(ex.baseline)[0], 0.05, 0.95, 0.01)
+
+
+EXPLORERS = [AgencyExplorer, ServiceExplorer, ValueStreamExplorer, CapacityExplorer, BurdenExplorer, RunChartExplorer]
+
+
+@pytest.mark.parametrize("make", EXPLORERS, ids=lambda c: c.__name__)
+def test_every_explorer_reads_a_snapped_slider_value_clean(make):
+    """Does every linear slider of every explorer give its clean value when the page sends it snapped?"""
+    ex = make()
+    linear = [w for w in ex._sliders if type(w).__name__ == "FloatSlider"]
+    assert linear, f"{make.__name__} has no linear float slider"
+    for w in linear:
+        clean, sent = _snapped_stop(w)
+        w.set_state({"value": sent})           # as the kernel receives it from the page
+        assert w.value == sent and sent != clean
+        assert ex.read(w) == clean, w.description
+        assert f'data-value="{clean!r}"' in ex._readout_html[w.model_id].value
+
+
+def test_a_snapped_log_slider_value_reads_as_the_same_stop():
+    """10 ** 0.30000000000000004 and 10 ** 0.3 are the same stop of a log slider: they read alike."""
+    ex = ServiceExplorer()
+    ex.episode_days.set_state({"value": 10 ** 0.30000000000000004})
+    noisy = ex.read(ex.episode_days)
+    ex.episode_days.set_state({"value": 10 ** 0.3})
+    assert noisy == ex.read(ex.episode_days) == ex.service.episode_days
+
+
+@pytest.mark.parametrize("make, slider, field", [
+    (lambda: AgencyExplorer(answer="my_stripe"), "baseline", "baseline"),
+    (lambda: AgencyExplorer(answer="my_stripe"), "trend", "trend_per_year"),
+    (lambda: ServiceExplorer(answer="my_service"), "professional_share", "professional_share"),
+    (lambda: CapacityExplorer(answer="my_ward"), "arrivals", "arrivals_per_day"),
+    (lambda: CapacityExplorer(answer="my_ward"), "length_of_stay", "length_of_stay_days"),
+    (lambda: BurdenExplorer(answer="my_plan"), "feedback", "feedback"),
+])
+def test_a_snapped_value_reaches_the_model_and_the_answer_clean(make, slider, field):
+    """0.9 sent back by the page as 0.8999999999999999: do the model and the answer line get 0.9?"""
+    ex = make()
+    w = getattr(ex, slider)
+    clean, sent = _snapped_stop(w)
+    w.set_state({"value": sent})
+    state = ex._answer_value()
+    assert getattr(state, field) == clean
+    line = ex.answer_line()
+    assert repr(sent) not in line and f"{field}={clean!r}" in line

@@ -104,9 +104,7 @@ class AgencyExplorer(Explorer):
     @property
     def params(self) -> AgencyParams:
         """The parameters the controls currently describe."""
-        # rounded to well below the sliders' steps: the page snaps a value to its step (0.9 comes back as
-        # 0.8999999999999999), which must not change the state a learner gives as an answer
-        base = AgencyParams(baseline=round(self.baseline.value, 9), trend_per_year=round(self.trend.value, 9),
+        base = AgencyParams(baseline=self.read(self.baseline), trend_per_year=self.read(self.trend),
                             name=self.preset.value)
         return self.editor.params(base)
 
@@ -173,7 +171,8 @@ class AgencyExplorer(Explorer):
         w = change["owner"]
         field, log = {id(self.start): ("start_days", False), id(self.duration): ("duration_days", True),
                       id(self.depth): ("depth", False), id(self.recovery): ("recovery_days", True)}[id(w)]
-        value = getattr(old, field) if near(getattr(old, field), w.value, w.step, log=log) else float(w.value)
+        new = self.read(w)
+        value = getattr(old, field) if near(getattr(old, field), new, w.step, log=log) else float(new)
         with self.suspended():
             self.editor = self.editor.edit(**{field: value})
             if self.editor.menu() != self._menu:

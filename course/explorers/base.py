@@ -10,6 +10,10 @@ set in ``__init__`` and replaced on every change, never built lazily.
 * :meth:`Explorer.slider` builds a slider whose value the learner sees (and a
   screen reader hears) as the course writes it (:mod:`course.formatting`):
   "30 minutes", not "-1.68" or "0.0209";
+* :meth:`Explorer.read` gives a slider's value without the float noise of the
+  page's snapping (0.9 comes back from the page as 0.8999999999999999): every
+  explorer reads its sliders through it, so a snapped value never reaches a
+  model or an answer;
 * the figure is an image with alt text and a visible description; summaries,
   notes and the description are live regions;
 * a visible note says when a setting reaches a limit the model treats
@@ -44,7 +48,8 @@ from course.formatting import format_number, format_percent, format_signed
 from course.rendering import (ACCESSIBILITY_JS, RESTART_NOTE, STATIC_NOTE, Blitter, figure_html, static_bundle,
                               static_html)
 
-__all__ = ["Explorer", "table", "notes_html", "near", "STYLE", "WIDE", "TIMINGS_ENV", "timed_explorers"]
+__all__ = ["Explorer", "table", "notes_html", "near", "clean_value", "STYLE", "WIDE", "TIMINGS_ENV",
+           "timed_explorers"]
 
 #: Set this environment variable (to anything but "" or "0") before explorers are built, and each
 #: explorer keeps the time of every update in ``.timings`` (for benchmarks; off by default).
@@ -162,6 +167,33 @@ _WRITE_ANSWER_JS = """
 
 
 
+def clean_value(value, step: float, log: bool = False):
+    """A slider's ``value`` without float noise, rounded far below its ``step``.
+
+    The page snaps a value to its slider's step with float arithmetic and sends
+    the result back (0.9 on a slider of step 0.01 comes back as
+    0.8999999999999999).  A linear slider's value is rounded to six more
+    decimals than its step has; a log slider's (whose step is in the exponent)
+    to 12 significant digits.  Integers and other values are returned as they
+    are.
+
+    Examples
+    --------
+    >>> clean_value(0.8999999999999999, 0.01), clean_value(29.999999999999996, 0.5)
+    (0.9, 30.0)
+    >>> clean_value(10 ** 0.30000000000000004, 0.01, log=True) == clean_value(10 ** 0.3, 0.01, log=True)
+    True
+    >>> clean_value(7, 1), clean_value(0.123456, 0.001)
+    (7, 0.123456)
+    """
+    if isinstance(value, bool) or not isinstance(value, float) or not math.isfinite(value):
+        return value
+    if log:
+        return float(f"{value:.12g}")
+    decimals = max(0, -math.floor(math.log10(step))) if step and step > 0 else 0
+    return round(value, decimals + 6)
+
+
 def near(old: float, new: float, step: float, log: bool = False) -> bool:
     """Is ``new`` within half a slider step of ``old``?
 
@@ -254,6 +286,7 @@ class Explorer:
         self.last_error = None
         self._pause_depth = 0
         self._formatters = {}
+        self._scales = {}  # slider model id -> "log", "linear" or None (see read)
         self._readout_html = {}
         self._sliders = []  # held in step while suspended (see :meth:`suspended`)
         # one dict per update: when it began ("at", milliseconds since 1970), how long the whole callback
@@ -302,16 +335,34 @@ class Explorer:
         return self._with_readout(w, fmt)
 
     def _with_readout(self, w, fmt: Callable):
-        """Register slider ``w`` with the course's readout beside it, kept up to date with ``fmt``."""
+        """Register slider ``w`` with the course's readout beside it, kept up to date with ``fmt``.
+
+        Its value is then read through :meth:`read`, without the page's float noise.
+        """
         self._formatters[w.model_id] = fmt
+        # how read() cleans its value: a log or linear float slider; None keeps it (integers, a list of stops)
+        self._scales[w.model_id] = ("log" if isinstance(w, W.FloatLogSlider)
+                                    else "linear" if isinstance(w, W.FloatSlider) else None)
         self._sliders.append(w)
         self._readout_html[w.model_id] = W.HTML(layout=W.Layout(min_width="110px"))
         w.observe(lambda change, w=w: self._show_value(w), names="value")
         self._show_value(w)
         return w
 
+    def read(self, w):
+        """Slider ``w``'s value as a model should get it: without the float noise of the page's snapping.
+
+        0.8999999999999999 (0.9 as the page snapped it) reads as 0.9, so
+        neither a model nor an answer line ever sees the noise.  A control
+        that is not one of this explorer's sliders gives its value as it is.
+        """
+        scale = self._scales.get(w.model_id)
+        if scale is None:
+            return w.value
+        return clean_value(w.value, w.step, log=scale == "log")
+
     def _show_value(self, w) -> None:
-        v = w.value
+        v = self.read(w)
         text = self._formatters[w.model_id](v)
         exact = repr(float(v)) if isinstance(v, (int, float)) else html.escape(str(v))
         self._readout_html[w.model_id].value = (f'<span class="course-readout" data-value="{exact}" '
@@ -319,7 +370,7 @@ class Explorer:
 
     def readout_text(self, w) -> str:
         """The text the readout beside slider ``w`` shows (what a screen reader says for it)."""
-        return self._formatters[w.model_id](w.value)
+        return self._formatters[w.model_id](self.read(w))
 
     def row(self, w):
         """A slider and its readout, as one row (or any other control as it is)."""

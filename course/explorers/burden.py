@@ -268,9 +268,9 @@ class BurdenExplorer(Explorer):
     @property
     def params(self) -> CapacityParams:
         """The parameters the controls currently describe."""
-        return CapacityParams(workload_hours=self.workload.value, capacity_hours=self.capacity.value,
-                              carer_hours=self.carer.value, professional_hours=self.professional.value,
-                              feedback=self.feedback.value, weeks=int(self.weeks.value), name=self.preset.value)
+        return CapacityParams(workload_hours=self.read(self.workload), capacity_hours=self.read(self.capacity),
+                              carer_hours=self.read(self.carer), professional_hours=self.read(self.professional),
+                              feedback=self.read(self.feedback), weeks=int(self.weeks.value), name=self.preset.value)
 
     def _answer_value(self):
         return self.params

@@ -180,7 +180,7 @@ class CapacityExplorer(Explorer):
                                           0.5, MAX_STAY_DAYS, 0.1, format_stay)
         self.target = self.slider(W.FloatSlider, "Target occupancy", target_occupancy, 0.5, 1.0, 0.01, ".0%")
         self.result = self.ward
-        self.artists = draw_capacity(self.ax, self.ward, self.target.value)
+        self.artists = draw_capacity(self.ax, self.ward, self.read(self.target))
         self._observe(self.beds, self.arrivals, self.length_of_stay, self.target)
         self.ui = self.layout(self.controls(self.beds, self.arrivals, self.length_of_stay, self.target),
                               self.readout)
@@ -188,15 +188,15 @@ class CapacityExplorer(Explorer):
 
     @property
     def ward(self) -> Ward:
-        """The ward the controls describe (slider values kept to their step: 0.1 admissions, 0.1 days)."""
-        return Ward(beds=int(self.beds.value), arrivals_per_day=round(float(self.arrivals.value), 1),
-                    length_of_stay_days=round(float(self.length_of_stay.value), 1))
+        """The ward the controls describe."""
+        return Ward(beds=int(self.beds.value), arrivals_per_day=float(self.read(self.arrivals)),
+                    length_of_stay_days=float(self.read(self.length_of_stay)))
 
     def _answer_value(self):
         return self.ward
 
     def _update(self):
-        ward, target = self.ward, round(float(self.target.value), 2)
+        ward, target = self.ward, float(self.read(self.target))
         self.result = ward
         longest = ward.longest_stay_days(target)
         self.readout.value = "<b>What Little's law gives</b>" + table([

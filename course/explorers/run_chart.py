@@ -184,7 +184,7 @@ class RunChartExplorer(Explorer):
     def series(self) -> np.ndarray:
         """The weekly values the controls describe."""
         return simulated_series(n_points=self.WEEKS, change_at=int(self.change_at.value), baseline=self.BASELINE,
-                                change=round(float(self.change.value), 6), noise=round(float(self.noise.value), 6),
+                                change=float(self.read(self.change)), noise=float(self.read(self.noise)),
                                 seed=int(self.seed.value))
 
     @property
@@ -204,7 +204,7 @@ class RunChartExplorer(Explorer):
             ("Trends (5 or more points one way)", trends or "none"),
             ("Signal?", "yes" if chart.signal else "no"),
         ])
-        notes = [_verdict(chart, float(self.change.value), at)]
+        notes = [_verdict(chart, float(self.read(self.change)), at)]
         if chart.on_median and len(chart.on_median) < len(chart.values):
             weeks = ", ".join(str(i + 1) for i in chart.on_median)
             notes.append(f"Week{'s' if len(chart.on_median) > 1 else ''} {weeks} "
@@ -214,6 +214,6 @@ class RunChartExplorer(Explorer):
             notes.append("With no change and no noise every point is on the median, so the rules can never "
                          "flag anything: there is no variation to read.")
         self.note.value = "<p>" + "</p><p>".join(html.escape(n) for n in notes) + "</p>"
-        shown_at = at if self.change.value != 0 else None  # no line for a change of size 0
+        shown_at = at if self.read(self.change) != 0 else None  # no line for a change of size 0
         update_run_chart(self.artists, chart, shown_at)
         self._render(describe_run_chart(chart, shown_at))

@@ -93,12 +93,12 @@ class ServiceExplorer(Explorer):
 
     @property
     def service(self) -> ServiceProfile:
-        days = self.episode_days.value
+        days = self.read(self.episode_days)
         loaded = self._loaded_days
         if loaded is not None and near(loaded, days, self.episode_days.step, log=True):
             days = loaded  # the slider only snapped the catalogue's value to its step
         return ServiceProfile(name=self.name.value.strip() or "Unnamed service", episode_days=days,
-                              professional_share=round(self.professional_share.value, 9),
+                              professional_share=self.read(self.professional_share),
                               concrete_procedure=self.concrete_procedure.value,
                               physical_item=self.physical_item.value, simultaneous=self.simultaneous.value)
 

@@ -146,7 +146,7 @@ class ValueStreamExplorer(Explorer):
     @property
     def map(self):
         """The map the controls currently describe."""
-        i, minutes = self.step.value, float(self.process_minutes.value)
+        i, minutes = self.step.value, float(self.read(self.process_minutes))
         held = self._map.steps[i].process_minutes
         if near(held, minutes, self.process_minutes.step):
             minutes = held  # the page only snapped the step's time (20 comes back as 19.999999999999996)
