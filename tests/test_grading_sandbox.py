@@ -285,6 +285,69 @@ def test_without_bubblewrap_the_hide_list_is_used_and_reported(tmp_path):
     assert "hidden (private mount namespace)" in report or "NOT isolated" in report
 
 
+def _folder_of_length(parent, length):
+    """A new folder below ``parent`` whose path is exactly ``length`` characters long."""
+    pad = length - len(parent) - 1
+    assert pad > 0, (parent, length)
+    path = os.path.join(parent, "t" * pad)
+    os.makedirs(path)
+    assert len(path) == length
+    return path
+
+
+def test_a_tmpdir_too_long_for_unix_sockets_stops_with_a_message_naming_it(tmp_path, monkeypatch):
+    """A long TMPDIR would put the kernels' sockets past the unix socket limit: the command stops
+    before anyone is graded, naming TMPDIR, its length and the longest allowed."""
+    from course.grading import GradingSetupError
+    long_tmp = _folder_of_length(str(tmp_path), 100)
+    monkeypatch.setattr(tempfile, "tempdir", long_tmp)
+    scratch = tempfile.mkdtemp(prefix="cg-")
+    with pytest.raises(GradingSetupError) as err:
+        sandbox.probe_sandbox(hides=(), scratch_root=scratch, memory_mb=1024, cpu_seconds=60,
+                              allow_cgroup=False)
+    msg = str(err.value)
+    room = sandbox.SOCKET_PATH_MAX - len(scratch + sandbox.SOCKET_TAIL) + len(long_tmp)
+    assert msg.startswith(f"'TMPDIR' must be a folder whose path is at most {room} characters long")
+    assert f"Got {long_tmp!r} (100 characters) instead" in msg
+    # the allowance is exact: a TMPDIR of that length passes, one character more does not
+    fits = _folder_of_length(str(tmp_path), room)
+    monkeypatch.setattr(tempfile, "tempdir", fits)
+    assert sandbox.check_socket_room(tempfile.mkdtemp(prefix="cg-")) is None
+    monkeypatch.setattr(tempfile, "tempdir", _folder_of_length(str(tmp_path), room + 1))
+    with pytest.raises(GradingSetupError):
+        sandbox.check_socket_room(tempfile.mkdtemp(prefix="cg-"))
+
+
+def test_the_grade_command_names_a_long_tmpdir_and_grades_with_the_longest_allowed(tmp_path):
+    """The real command: exit 2 and the message for a long TMPDIR; at the length it names as the
+    longest allowed, the honest and blank submissions are graded as usual."""
+    course = B.make_course(str(tmp_path / "course"))
+    subs = str(tmp_path / "subs")
+    B.write_nbgrader_layout(subs, {"honest": {"ps1.ipynb": B.notebook()},
+                                   "blank": {"ps1.ipynb": B.notebook({"squares": "", "mean": "",
+                                                                      "count_words": ""})}})
+    base = tempfile.mkdtemp(dir="/tmp")  # a short start, whatever this run's own TMPDIR is
+    try:
+        long_tmp = _folder_of_length(base, 100)
+        cmd = B.grade_cmd(course, subs, str(tmp_path / "out1"), "--jobs", "1", "--timeout", "10")
+        proc = subprocess.run(cmd, cwd=course, env=dict(B.cli_env(), TMPDIR=long_tmp),
+                              capture_output=True, text=True)
+        assert proc.returncode == 2, proc.stdout + proc.stderr
+        assert "'TMPDIR' must be a folder whose path is at most " in proc.stderr, proc.stderr
+        assert f"Got {long_tmp!r} (100 characters) instead" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        room = int(proc.stderr.split("at most ")[1].split(" ")[0])
+        out = str(tmp_path / "out2")
+        cmd = B.grade_cmd(course, subs, out, "--jobs", "1", "--timeout", "10")
+        proc = subprocess.run(cmd, cwd=course, env=dict(B.cli_env(), TMPDIR=_folder_of_length(base, room)),
+                              capture_output=True, text=True)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        rows = B.read_csv(out)
+        assert float(rows["honest"]["score"]) == 6.0 and float(rows["blank"]["score"]) == 0.0
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
 def _fake_v2(tmp_path, enabled=""):
     root = tmp_path / "cgroup"
     own = root / "grading.scope"

@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Dict, Int, List, Unicode
 
-__all__ = ["SandboxPlan", "SandboxKernelManager", "probe_sandbox", "kernel_config",
+__all__ = ["SandboxPlan", "SandboxKernelManager", "probe_sandbox", "check_socket_room", "kernel_config",
            "new_sandbox_uid", "kill_uid"]
 
 #: Set (to anything) to grade with the older hide-list even where bubblewrap works: the tests
@@ -108,6 +108,38 @@ def _blocking_ancestor(path):
     return None
 
 
+#: The longest path a unix socket may have (``sun_path`` less its closing NUL): 107 bytes on
+#: Linux, 103 on macOS and the BSDs. The kernels' sockets live in their students' scratch folders.
+SOCKET_PATH_MAX = 107 if sys.platform.startswith("linux") else 103
+#: What follows the scratch root in the longest socket path: the longest box name (the
+#: environment check's; a student's is 12 characters), its ``box`` and a kernel socket, ``k-N``
+#: (jupyter_client numbers them from 1; room is left for two digits).
+SOCKET_TAIL = os.sep + os.path.join("environment-check", "box", "k-99")
+
+
+def check_socket_room(scratch_root):
+    """Stop with a clear message when the kernels' socket paths below ``scratch_root`` would be
+    longer than a unix socket allows (a long TMPDIR); else return None."""
+    longest = len(os.fsencode(scratch_root + SOCKET_TAIL))
+    if os.name == "nt" or longest <= SOCKET_PATH_MAX:
+        return None
+    from . import GradingSetupError
+    import tempfile
+    tmp = tempfile.gettempdir()
+    why = (f"students' kernels talk to the grader through unix sockets made below it, and a unix "
+           f"socket path may be at most {SOCKET_PATH_MAX} bytes on this system")
+    if scratch_root.startswith(tmp + os.sep):
+        room = SOCKET_PATH_MAX - (longest - len(os.fsencode(tmp)))
+        raise GradingSetupError(
+            f"'TMPDIR' must be a folder whose path is at most {room} characters long ({why}). Got "
+            f"{tmp!r} ({len(os.fsencode(tmp))} characters) instead: set TMPDIR to a shorter folder, "
+            f"such as /tmp, and run the command again.")
+    raise GradingSetupError(
+        f"the grader's scratch folder must have a path of at most "
+        f"{SOCKET_PATH_MAX - len(SOCKET_TAIL)} characters ({why}). Got {scratch_root!r} "
+        f"({len(os.fsencode(scratch_root))} characters) instead.")
+
+
 def _userns_rule(root_bwrap):
     """``(filter on?, what the report says)`` about new user namespaces inside the sandbox.
 
@@ -134,7 +166,11 @@ def probe_sandbox(*, hides, scratch_root, memory_mb, cpu_seconds, fsize_mb=64, n
     nothing it was not told to); ``scratch_root`` is the folder holding every student's
     scratch copy. ``allow_bwrap`` and ``allow_cgroup`` (tests, benchmark) switch off the
     allow-list sandbox or the per-student cgroups to measure or test the fallbacks.
+
+    Raises ``GradingSetupError`` when ``scratch_root`` is too long for the kernels' unix sockets
+    (see :func:`check_socket_room`).
     """
+    check_socket_room(scratch_root)
     if os.environ.get(NO_BWRAP_ENV):
         allow_bwrap = False
     plan = _probe_mechanism(hides=hides, scratch_root=scratch_root, memory_mb=memory_mb,
