@@ -45,6 +45,7 @@ __all__ = [
     "format_duration",
     "format_minutes",
     "format_period",
+    "format_weeks",
 ]
 
 MINUTES_PER_HOUR = 60.0
@@ -182,3 +183,26 @@ def format_period(days: float) -> str:
     if days >= 730:
         return _unit(format_number(years, 1), "year")
     return _unit(format_number(days / 30.44, 1), "month")
+
+
+def format_weeks(positions) -> str:
+    """Points of a weekly series, given by position from 0 (as the run-chart and XmR models give them), as weeks.
+
+    A chart's first point is week 1, so position 3 is "week 4".  No points
+    read "none".
+
+    Examples
+    --------
+    >>> format_weeks((3, 12)), format_weeks([0]), format_weeks((1, 4, 9)), format_weeks(())
+    ('weeks 4 and 13', 'week 1', 'weeks 2, 5 and 10', 'none')
+    """
+    weeks = []
+    for p in positions:
+        if isinstance(p, bool) or not isinstance(p, int) or p < 0:
+            raise ValueError(f"'positions' of format_weeks must hold whole numbers from 0. Got {p!r} instead.")
+        weeks.append(str(p + 1))
+    if not weeks:
+        return "none"
+    if len(weeks) == 1:
+        return f"week {weeks[0]}"
+    return f"weeks {', '.join(weeks[:-1])} and {weeks[-1]}"

@@ -170,6 +170,17 @@ class Classification:
     reasons: list
     contributions: dict = field(default_factory=dict, compare=False)
 
+    @property
+    def summary(self) -> str:
+        """The reasons in one sentence: the label, the score, the agency and the episode's length.
+
+        Examples
+        --------
+        >>> print(classify(ServiceProfile("Clinic visit", episode_days=1 / 24, professional_share=0.6)).summary)
+        Mixed (score 0.49): professionals hold most of the agency (60%) and the episode is short (1 hour).
+        """
+        return self.reasons[0]
+
 
 def _shortness(episode_days: float) -> float:
     """1 for a day or less, 0 for ten years or more, log-linear between."""

@@ -3,7 +3,7 @@
 import pytest
 
 from course.formatting import (format_duration, format_fixed, format_minutes, format_number, format_percent,
-                               format_period, format_signed, round_half_up)
+                               format_period, format_signed, format_weeks, round_half_up)
 
 
 @pytest.mark.parametrize("days, text", [
@@ -82,3 +82,19 @@ def test_short_periods_read_as_durations():
     """Is a period under two months written exactly as a duration, so a readout and a sentence agree?"""
     for days in (0.003, 30 / 1440, 0.2, 1.0, 1.5, 7.25, 45.0, 59.9):
         assert format_period(days) == format_duration(days)
+
+
+def test_weeks_are_counted_from_one_as_a_chart_reads():
+    """Is the first point of a weekly series week 1 (the models give positions from 0)?"""
+    from course.improvement import run_chart, xmr_limits
+
+    values = [38, 41, 36, 44, 40, 39, 42, 37, 43, 40, 46, 49, 44, 51, 48, 50, 47, 52, 49, 53]
+    assert format_weeks(run_chart(values).on_median) == "weeks 4 and 13"          # 44 lies in weeks 4 and 13
+    assert format_weeks(xmr_limits(values[:10]).outside(values)) == "weeks 18 and 20"  # 52 and 53
+    assert [format_weeks(p) for p in ((), (0,), (0, 1, 2))] == ["none", "week 1", "weeks 1, 2 and 3"]
+
+
+@pytest.mark.parametrize("bad", [(-1,), (1.0,), ("3",), (True,)])
+def test_weeks_refuse_what_is_not_a_position(bad):
+    with pytest.raises(ValueError, match="'positions' of format_weeks must hold whole numbers from 0. Got"):
+        format_weeks(bad)

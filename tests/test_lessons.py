@@ -384,6 +384,21 @@ def _positional_numbers(source: str) -> list:
         for kw in node.keywords:
             if kw.arg == "answer" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, int):
                 found.append(f"answer={kw.value.value} shows the answer as a position")
+    for node in ast.walk(ast.parse(source)):
+        # items[0], items[-1], items[:10]: an item by its position counted from 0, or a slice of positions
+        if isinstance(node, ast.Subscript) and (
+                isinstance(node.slice, ast.Slice)
+                or isinstance(node.slice, ast.Constant) and isinstance(node.slice.value, int)
+                or isinstance(node.slice, ast.UnaryOp) and isinstance(node.slice.operand, ast.Constant)):
+            found.append(f"{ast.unparse(node)} picks by position")
+        # [i + 1 for i in ...]: positions from 0 turned into counts from 1 by hand
+        if isinstance(node, (ast.ListComp, ast.GeneratorExp, ast.SetComp)):
+            targets = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            for sub in ast.walk(node.elt):
+                if (isinstance(sub, ast.BinOp) and isinstance(sub.op, (ast.Add, ast.Sub))
+                        and isinstance(sub.left, ast.Name) and sub.left.id in targets
+                        and isinstance(sub.right, ast.Constant) and sub.right.value == 1):
+                    found.append(f"{ast.unparse(sub)} counts positions by hand")
     if re.search(r"\b1440\b", source):
         found.append("1440 written out (use days(...) or MINUTES_PER_DAY)")
     return found
@@ -391,7 +406,8 @@ def _positional_numbers(source: str) -> list:
 
 @lessons
 def test_lesson_code_uses_names_not_positions(name):
-    """Does lesson code avoid numbers by position, steps by index, visible answer indices and 7 * 1440?"""
+    """Does lesson code avoid numbers by position, items and steps by index, slices, visible answer indices,
+    counting from 0 plus 1 and 7 * 1440?"""
     for i, cell in enumerate(_code_cells(_load(name))):
         assert _positional_numbers(cell.source) == [], f"code cell {i}: {_positional_numbers(cell.source)}"
 
@@ -404,6 +420,15 @@ def test_position_scan_catches_what_the_issue_found():
         "answer=1 shows the answer as a position"]
     assert _positional_numbers('ServiceProfile("x", 0.5, 0.9)') == ["ServiceProfile(...) with a number by position"]
     assert _positional_numbers('m.replace_step("Infusion", wait_minutes=days(7))') == []
+
+
+def test_position_scan_catches_indices_slices_and_counting_by_hand():
+    """Does the scan flag care_plans[:10], reasons[0] and [i + 1 for i in chart.on_median], and pass names?"""
+    assert _positional_numbers("limits = xmr_limits(care_plans[:10])") == ["care_plans[:10] picks by position"]
+    assert _positional_numbers("print(c.reasons[0], steps[-1])") == ["c.reasons[0] picks by position",
+                                                                     "steps[-1] picks by position"]
+    assert _positional_numbers("print([i + 1 for i in chart.on_median])") == ["i + 1 counts positions by hand"]
+    assert _positional_numbers('print(catalogue[name].profile, PRESETS["Hip"], [w for w in weeks])') == []
 
 
 def test_sorting_answers_are_revealed_only_after_the_guess():

@@ -227,3 +227,10 @@ def test_reasons_round_shares_and_scores_as_the_readouts_do():
     patients = classify(ServiceProfile("x", episode_days=30, professional_share=0.375))
     assert "patients hold most of the agency (63%)" in patients.reasons[0]
     assert f"(score {format_fixed(c.score, 2)})" in c.reasons[0]
+
+
+def test_the_summary_is_the_first_reason_in_one_sentence():
+    """Does a classification's summary give the label, score, agency and length, as its first reason does?"""
+    c = classify(ServiceProfile("x", episode_days=3650, professional_share=0.15, physical_item=True))
+    assert c.summary == c.reasons[0]
+    assert c.summary.startswith("Pure service (score 0.16): patients hold most of the agency (85%)")
