@@ -26,3 +26,15 @@ def test_the_server_accepts_it_by_its_configured_name():
     assert app.kernel_websocket_connection_class is PromptKernelConnection
     with pytest.raises(Exception):
         app.kernel_websocket_connection_class = "course.labserver.CONNECTION_CLASS"  # not a connection class
+
+
+def test_the_learners_lab_selects_it():
+    """Does the learner's server configuration (jupyter-config/learner) choose the prompt kernel connection?"""
+    from pathlib import Path
+
+    from traitlets.config.loader import JSONFileConfigLoader
+
+    folder = Path(__file__).resolve().parents[1] / "jupyter-config" / "learner"
+    config = JSONFileConfigLoader("jupyter_server_config.json", path=str(folder)).load_config()
+    assert config.ServerApp.kernel_websocket_connection_class == CONNECTION_CLASS
+    assert ServerApp(config=config).kernel_websocket_connection_class is PromptKernelConnection
