@@ -78,6 +78,9 @@ _HEX_JUNK = re.compile(r"\\x|0x|[^0-9A-Fa-f]")
 _PCT_RUN = re.compile(r"[A-Za-z0-9._~!*'()+,;:@&=$/?#\[\]%-]+")
 _PCT = re.compile(r"%[0-9A-Fa-f]{2}")
 _ASCII_SPACE = re.compile(r"[\x00-\x20\x7f]+")
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+#: Tokens that decode to an image: no text a student could read is in its pixels.
+_IMAGES = (b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"RIFF", b"II*\x00", b"MM\x00*")
 _MAGIC = re.compile(rb"\x78[\x01\x5e\x9c\xda]|\x1f\x8b\x08|BZh[1-9]|\xfd7zXZ\x00|\x5d\x00\x00")
 
 
@@ -85,10 +88,18 @@ _MAGIC = re.compile(rb"\x78[\x01\x5e\x9c\xda]|\x1f\x8b\x08|BZh[1-9]|\xfd7zXZ\x00
 def _ignorable():
     """A pattern of every character that takes no visible room: whitespace, format and control
     characters, variation selectors and the other default-ignorable code points."""
-    chars = [chr(c) for c in range(0x110000)
-             if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zs", "Zl", "Zp")]
+    codes = [c for c in range(0x80, 0x110000) if unicodedata.category(chr(c)) in ("Cc", "Cf", "Zs", "Zl", "Zp")]
+    ranges, run = [], [codes[0], codes[0]]
+    for c in codes[1:]:
+        if c == run[1] + 1:
+            run[1] = c
+        else:
+            ranges.append(run)
+            run = [c, c]
+    ranges.append(run)
+    cls = "".join(f"\\U{a:08x}-\\U{b:08x}" for a, b in ranges)
     extra = "\u034f\u115f\u1160\u17b4\u17b5\u180b-\u180f\u3164\ufe00-\ufe0f\uffa0\U000e0100-\U000e01ef"
-    return re.compile("[\\s" + "".join(re.escape(c) for c in chars) + extra + "]+")
+    return re.compile("[\\s" + cls + extra + "]+")
 
 
 def normalise(text: str) -> str:
@@ -108,7 +119,22 @@ def normalise(text: str) -> str:
         text = decoded
     if text.isascii():
         return _ASCII_SPACE.sub("", text)
-    return _ignorable().sub("", unicodedata.normalize("NFKC", text))
+    text = _ASCII_SPACE.sub("", unicodedata.normalize("NFKC", text))
+    ignorable = _ignorable()
+    return _NON_ASCII.sub(lambda m: ignorable.sub("", m.group()), text)
+
+
+_SEP = "\ue000"  # a private-use character: kept by every step of normalise()
+
+
+def _normalise_all(texts):
+    """``[normalise(t) for t in texts]``, in one pass over their join where that gives the same."""
+    if len(texts) < 2:
+        return [normalise(t) for t in texts]
+    parts = normalise(_SEP.join(texts)).split(_SEP)
+    if len(parts) != len(texts):  # a text held the separator itself
+        return [normalise(t) for t in texts]
+    return parts
 
 
 def hidden_test_lines(notebooks, config=None, min_chars: int = MIN_CHARS) -> tuple:
@@ -187,41 +213,51 @@ def _compiled(lines: tuple, min_chars: int) -> HiddenText:
 
 
 class _Events(HTMLParser):
-    """Every parse event of a page with its offset in the page."""
+    """Every parse event of a page with its offset in the page.
 
-    def __init__(self, page):
+    The offset is kept as the parser moves on (``updatepos``), not counted back from lines and
+    columns with ``getpos()``, which costs as much as the parse itself on a large page.
+    """
+
+    def __init__(self):
         super().__init__(convert_charrefs=True)
-        self._starts = [0] + [m.end() for m in re.finditer("\n", page)]
         self.events = []  # (kind, start, tag, attrs, raw start tag or None)
+        self._base = self._pos = 0
 
-    def _at(self):
-        line, col = self.getpos()
-        return self._starts[line - 1] + col
+    def read(self, page):
+        self.feed(page)
+        self._base = len(page) - len(self.rawdata)  # what the parser kept back for close()
+        self.close()
+        return self.events
+
+    def updatepos(self, i, j):
+        self._pos = self._base + j
+        return j
 
     def handle_starttag(self, tag, attrs):
-        self.events.append(("start", self._at(), tag, attrs, self.get_starttag_text()))
+        self.events.append(("start", self._pos, tag, attrs, self.get_starttag_text()))
 
     def handle_startendtag(self, tag, attrs):
-        self.events.append(("startend", self._at(), tag, attrs, self.get_starttag_text()))
+        self.events.append(("startend", self._pos, tag, attrs, self.get_starttag_text()))
 
     def handle_endtag(self, tag):
-        self.events.append(("end", self._at(), tag, None, None))
+        self.events.append(("end", self._pos, tag, None, None))
 
     def handle_data(self, data):
-        self.events.append(("data", self._at(), None, None, None))
+        self.events.append(("data", self._pos, None, None, None))
 
     def _other(self, data):
-        self.events.append(("other", self._at(), None, None, None))
+        self.events.append(("other", self._pos, None, None, None))
 
     handle_comment = handle_decl = handle_pi = unknown_decl = _other
 
 
 def _unsafe_attr(name, value):
-    if name.startswith("on") or name in ("srcdoc", "formaction"):
+    if name[:2] == "on" or name == "srcdoc":
         return True
-    if value is None or not (name in _URL_ATTRS or name.endswith("href")):
+    if not value or ":" not in value and "&" not in value or not (name in _URL_ATTRS or name.endswith("href")):
         return False
-    compact = _ASCII_SPACE.sub("", _html.unescape(value)).lower()
+    compact = _ASCII_SPACE.sub("", _html.unescape(value) if "&" in value else value).lower()
     return any(s in compact for s in _BAD_SCHEMES) if name in ("content", "srcset") \
         else compact.startswith(_BAD_SCHEMES)
 
@@ -238,7 +274,8 @@ class _Finder:
     def __init__(self, hidden: HiddenText):
         self.hidden = hidden
         self.min_b64 = max(4, (hidden.shortest * 4) // 3)
-        self.printable = re.compile(rb"[\t\n\r\x20-\x7e\x80-\xf4]{%d,}" % hidden.shortest)
+        # text in bytes: the stretches that are well-formed UTF-8 (random bytes seldom are, for long)
+        self.text_runs = re.compile("[^\ufffd\x00-\x08\x0e-\x1f]{%d,}" % max(1, hidden.shortest))
 
     def spans(self, stream):
         """Spans of ``stream`` that hold a hidden line as it is (any case, reversed, rot13)."""
@@ -302,11 +339,13 @@ class _Finder:
         return depth < MAX_DEPTH and bool(self._encoded(norm, depth + 1))
 
     def _bytes_hit(self, data, depth, inflate=True):
-        for run in self.printable.findall(data):
-            if self._text_hit(run.decode("utf-8", "ignore"), depth):
+        for run in self.text_runs.findall(data.decode("utf-8", "replace")):
+            if self._text_hit(run, depth):
                 return True
         if inflate:
-            for m in list(_MAGIC.finditer(data))[:8]:
+            # compressed data is the token itself (after a few bytes of words glued in front),
+            # not a stream inside another format (a PNG image's pixels are no text)
+            for m in list(_MAGIC.finditer(data, 0, 16))[:4]:
                 inflated = _inflate(data[m.start():])
                 if inflated and self._bytes_hit(inflated, depth, inflate=False):
                     return True
@@ -314,6 +353,12 @@ class _Finder:
 
     def _b64_hit(self, tok, depth):
         body = tok.rstrip("=")
+        if len(body) > 1024:
+            try:
+                if binascii.a2b_base64(body[:24].translate(_B64_FIX)).startswith(_IMAGES):
+                    return False
+            except binascii.Error:
+                pass
         for variant in (body, body[::-1], body.translate(_ROT13)):
             variant = variant.translate(_B64_FIX)
             for offset in range(4):  # words glued in front once whitespace is gone
@@ -383,60 +428,59 @@ def scrub_page(page: str, hidden_lines, *, placeholder: str = PLACEHOLDER,
         raise TypeError(f"'page' must be a str. Got {type(page).__name__} instead.")
     hidden = hidden_lines if isinstance(hidden_lines, HiddenText) else _compiled(
         tuple(str(line) for line in hidden_lines), min_chars)
-    parser = _Events(page)
-    parser.feed(page)
-    parser.close()
-    events = parser.events
+    events = _Events().read(page)
+    shortest = hidden.shortest
     ends = [e[1] for e in events[1:]] + [len(page)]
     body = next((i for i, e in enumerate(events) if e[0] == "start" and e[2] == "body"), None)
     first = 0 if body is None else body  # the head is the template's; a page without a body is all body
 
     edits = {}       # page start -> (end, replacement)
-    tags = {}        # event index -> [attrs, changed]
-    pieces, owners, offsets, at = [], [], [], 0
+    tags = {}        # event index -> [kept attributes, changed]
+    raws, owners = [], []   # the text of each unit as in the page, and what it belongs to
     in_script = None
     for i in range(first, len(events)):
         kind, start, tag, attrs, raw = events[i]
-        end = ends[i]
         if in_script is not None:  # everything up to </script> goes with the script
             if kind == "end" and tag == _SCRIPT:
                 close = page.find(">", start)
-                edits[in_script] = (end if close < 0 else close + 1, "")
+                edits[in_script] = (ends[i] if close < 0 else close + 1, "")
                 in_script = None
             continue
-        if kind in ("start", "startend"):
-            if tag == _SCRIPT:
-                if kind == "start":
-                    in_script = start
-                else:
-                    edits[start] = (start + len(raw), "")
-                continue
-            if tag in _LOADERS:
-                edits[start] = (start + len(raw), "")
-                continue
-            kept = [(n, v) for n, v in attrs if not _unsafe_attr(n, v)]
-            tags[i] = [kept, len(kept) != len(attrs)]
-            for k, (name, value) in enumerate(kept):
-                if value:
-                    text = normalise(value)
-                    if text:
-                        pieces.append("\x00" + text + "\x00")
-                        owners.append(("attr", i, k))
-                        offsets.append(at)
-                        at += len(text) + 2
+        if kind == "data" or kind == "other":
+            raws.append(page[start:ends[i]])
+            owners.append((kind, start, ends[i]))
         elif kind == "end":
             if tag in _LOADERS:
                 close = page.find(">", start)
-                edits[start] = (end if close < 0 else close + 1, "")
-        else:
-            text = normalise(page[start:end])
-            if text:
-                pieces.append(text)
-                owners.append((kind, start, end))
-                offsets.append(at)
-                at += len(text)
+                edits[start] = (ends[i] if close < 0 else close + 1, "")
+        elif tag == _SCRIPT:
+            if kind == "start":
+                in_script = start
+            else:
+                edits[start] = (start + len(raw), "")
+        elif tag in _LOADERS:
+            edits[start] = (start + len(raw), "")
+        elif attrs:
+            kept = [(n, v) for n, v in attrs if not _unsafe_attr(n, v)]
+            tags[i] = [kept, len(kept) != len(attrs)]
+            for k, (name, value) in enumerate(kept):
+                # a value is a unit of its own: one too short to hold a hidden line is skipped
+                if value and (len(value) >= shortest or not value.isascii()):
+                    raws.append(value)
+                    owners.append(("attr", i, k))
     if in_script is not None:  # a script never closed: removed to the end of the page
         edits[in_script] = (len(page), "")
+
+    pieces, offsets, units, at = [], [], [], 0
+    for u, text in enumerate(_normalise_all(raws)):
+        if text:
+            if owners[u][0] == "attr":  # never part of the text around it
+                text = "\x00" + text + "\x00"
+            pieces.append(text)
+            offsets.append(at)
+            units.append(owners[u])
+            at += len(text)
+    owners = units
 
     matches = []
     if pieces:
