@@ -37,7 +37,10 @@ so the two are compared in one run (``--no-before`` skips it).  Last, each
 explorer is driven on a second server that differs only in its kernel
 websocket: :class:`course.labserver.PromptKernelConnection`, which sends each
 message at once instead of letting the operating system hold small ones back
-until the page acknowledges the last (``--no-prompt`` skips it).
+until the page acknowledges the last (``--no-prompt`` skips it).  The
+learner's lab (``python3 run.py lab``, jupyter-config/learner) uses that
+connection, so the "prompt" rows are what a learner gets; the "now" rows are
+a JupyterLab started without the course's configuration.
 """
 
 from __future__ import annotations

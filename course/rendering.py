@@ -77,9 +77,11 @@ def png_rgb(rgb: np.ndarray, level: int = 1) -> bytes:
     h, w, _ = rgb.shape
     rows = np.empty((h, 1 + 3 * w), dtype=np.uint8)
     rows[:, 0] = 0  # filter type 0 (none) for every row
-    rows[:, 1:] = rgb.reshape(h, 3 * w)
+    pixels = rows[:, 1:]
+    pixels.shape = (h, w, 3)  # a view of each row's pixels (setting .shape never copies)
+    pixels[...] = rgb  # one copy, straight from the canvas's RGBA buffer when given a view of it
     header = struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)  # 8 bits, truecolour, no interlace
-    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.tobytes(), level))
+    return (b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", zlib.compress(rows.data, level))
             + _chunk(b"IEND", b""))
 
 
@@ -116,12 +118,16 @@ def figure_html(fig: Figure, description: str, *, draw: bool = True, caption: bo
     >>> 'alt="An empty square."' in html_, "Figure description:" in html_
     (True, True)
     """
-    data = base64.b64encode(figure_png(fig, draw=draw, tight=tight, dpi=dpi)).decode("ascii")
+    png = figure_png(fig, draw=draw, tight=tight, dpi=dpi)
+    data = base64.b64encode(png).decode("ascii")
+    width, height = struct.unpack(">II", png[16:24])  # from the PNG's header
     text = html.escape(description, quote=True)
     cap = (f'<figcaption class="course-figure-description"><b>Figure description:</b> {text}</figcaption>'
            if caption else "")
+    # width and height let the page lay the figure out before the image is decoded: a new image then
+    # replaces the old one in place, without the page moving twice
     return (f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{text}" '
-            f'style="max-width:100%;height:auto"/>{cap}</figure>')
+            f'width="{width}" height="{height}" style="max-width:100%;height:auto"/>{cap}</figure>')
 
 
 #: The name the explorers have used; the same function.
