@@ -108,7 +108,7 @@ def main(argv=None):
     args = p.parse_args(argv)
     env = B.cli_env()
     os.environ["PATH"] = env["PATH"]
-    from course.grading.runner import default_jobs
+    from course.grading.pool import default_jobs
     jobs = args.jobs or default_jobs()
     loads = [("start", _load())]
     base = tempfile.mkdtemp(prefix="bench-grading-")

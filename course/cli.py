@@ -15,32 +15,14 @@ import sys
 __all__ = ["main", "build_parser"]
 
 
-def _positive_int(name):
-    def parse(text):
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"'{name}' must be an integer >= 1. Got {text!r} instead.") from None
-        if value < 1:
-            raise argparse.ArgumentTypeError(
-                f"'{name}' must be an integer >= 1. Got {text!r} instead.")
-        return value
-    return parse
-
-
-def _positive_float(name):
-    def parse(text):
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"'{name}' must be a number of seconds in (0, inf). Got {text!r} instead.") from None
-        if not value > 0:
-            raise argparse.ArgumentTypeError(
-                f"'{name}' must be a number of seconds in (0, inf). Got {text!r} instead.")
-        return value
-    return parse
+def _error(command, exc):
+    """Print a setup error, naming a wrong option as the flag the user typed; returns exit status 2."""
+    text = str(exc)
+    option = getattr(exc, "option", None)
+    if option and option not in ("assignment", "submissions"):
+        text = text.replace(f"'{option}'", f"'--{option.replace('_', '-')}'", 1)
+    print(f"coproduction-course {command}: error: {text}", file=sys.stderr)
+    return 2
 
 
 def _course_options(parser):
@@ -61,14 +43,14 @@ def build_parser():
     g.add_argument("assignment", help="assignment name, a folder of the solutions directory")
     g.add_argument("submissions", help="nbgrader submitted/ folder (<student>/<assignment>/"
                    "<notebook>.ipynb), or a flat folder or .zip as an LMS downloads it")
-    g.add_argument("--jobs", type=_positive_int("jobs"), default=None,
+    g.add_argument("--jobs", default=None,
                    help="worker processes (default: number of CPUs + 1)")
     g.add_argument("--out", default="graded", help="output folder (default: ./graded)")
     g.add_argument("--db", default=None, help="gradebook URL: sqlite:///PATH (default: the "
                    "course's) or postgresql://USER@HOST:PORT/DATABASE")
-    g.add_argument("--timeout", type=_positive_float("timeout"), default=60,
+    g.add_argument("--timeout", default=60,
                    help="seconds one cell may run (default: 60)")
-    g.add_argument("--submission-timeout", type=_positive_float("submission-timeout"), default=None,
+    g.add_argument("--submission-timeout", default=None,
                    help="seconds one whole submission may run, all cells and attempts together "
                         "(default: 10 times --timeout)")
     g.add_argument("--course-root", default=".", help="folder with nbgrader_config.py and "
@@ -76,7 +58,7 @@ def build_parser():
     g.add_argument("--lms-pattern", default=DEFAULT_LMS_PATTERN,
                    help="regular expression with named groups student_id and file_id for LMS "
                         f"file names (default: {DEFAULT_LMS_PATTERN!r})".replace("%", "%%"))
-    g.add_argument("--memory-mb", type=_positive_int("memory-mb"), default=2048,
+    g.add_argument("--memory-mb", default=2048,
                    help="memory limit of one student's kernel in MB (default: 2048)")
     g.add_argument("--quiet", action="store_true", help="no progress bar")
     g.add_argument("--no-feedback", dest="feedback", action="store_false",
@@ -121,16 +103,16 @@ def main(argv=None) -> int:
     if args.command == "grade":
         from .grading import GradeOptions, GradingSetupError, run_grade
         try:
+            # the text as typed: GradeOptions alone checks and converts every value
             opts = GradeOptions(assignment=args.assignment, submissions=args.submissions,
-                                out=args.out, jobs=args.jobs or 0, db=args.db,
+                                out=args.out, jobs=args.jobs, db=args.db,
                                 timeout=args.timeout, course_root=args.course_root,
                                 lms_pattern=args.lms_pattern, memory_mb=args.memory_mb,
                                 quiet=args.quiet, feedback=args.feedback, cluster=args.cluster,
                                 submission_timeout=args.submission_timeout)
             return run_grade(opts)
         except GradingSetupError as exc:
-            print(f"coproduction-course grade: error: {exc}", file=sys.stderr)
-            return 2
+            return _error("grade", exc)
         except KeyboardInterrupt:
             print("interrupted: grades already recorded are kept; run the same command "
                   "again to grade the rest", file=sys.stderr)

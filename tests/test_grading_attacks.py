@@ -259,7 +259,7 @@ def test_export_refuses_a_roster_that_misses_a_graded_student(graded, tmp_path):
 
 def test_feedback_pages_forbid_every_script(graded):
     """A script in a student's written answer reaches the feedback page only behind a policy that stops it."""
-    from course.grading.runner import NO_SCRIPTS
+    from course.grading.recording import NO_SCRIPTS
     page = (graded["out"] / "feedback" / "scripter.html").read_text(encoding="utf-8")
     assert "script ran" in page  # the answer is shown as the student wrote it
     head = page[:page.index("<script") if "<script" in page else len(page)]

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from course.grading.runner import OWNER_FILE, SCRATCH_PREFIX, _remove_stale_scratch
+from course.grading.prepare import OWNER_FILE, SCRATCH_PREFIX, remove_stale_scratch as _remove_stale_scratch
 
 
 def _dead_pid():

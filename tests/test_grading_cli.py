@@ -343,8 +343,13 @@ def test_no_submission_found_is_an_error_not_an_empty_success(tmp_path):
 
 @pytest.mark.parametrize("args, words", [
     (["nope"], "'assignment' must be one of ['ps1']. Got 'nope' instead."),
-    (["ps1", "--timeout", "-1"], "'timeout' must be a number of seconds in (0, inf)"),
-    (["ps1", "--jobs", "zero"], "'jobs' must be an integer >= 1. Got 'zero' instead."),
+    (["ps1", "--timeout", "-1"], "'--timeout' must be a number of seconds in (0, inf). Got '-1' instead."),
+    (["ps1", "--jobs", "zero"], "'--jobs' must be an integer >= 1, or 0 for the default"),
+    (["ps1", "--memory-mb", "100"], "'--memory-mb' must be an integer >= 256 (megabytes). Got '100' instead."),
+    (["ps1", "--submission-timeout", "inf"], "'--submission-timeout' must be a number of seconds in (0, inf)"),
+    (["ps1", "--lms-pattern", "(?P<who>.+)"], "'--lms-pattern' must be a regular expression with the named groups"),
+    (["ps1", "--cluster", "http://x:1"], "'--cluster' must be a Dask scheduler address"),
+    (["ps1", "--db", "mysql://x"], "'--db' must be a sqlite:///PATH or postgresql://"),
 ])
 def test_setup_errors_name_the_parameter(tmp_path, args, words):
     """Does a wrong argument stop the command with a message naming it and what is allowed?"""

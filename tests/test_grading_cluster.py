@@ -119,7 +119,7 @@ class Cluster:
             proc.wait()
         import tempfile
 
-        from course.grading.runner import _remove_stale_scratch
+        from course.grading.prepare import remove_stale_scratch as _remove_stale_scratch
         _remove_stale_scratch(tempfile.gettempdir())  # the killed workers' scratch folders
 
 
@@ -247,7 +247,7 @@ def test_a_submission_the_scheduler_gives_up_on_is_graded_on_the_next_run(local_
 
 
 @pytest.mark.parametrize("address, words", [
-    ("localhost", "'cluster' must be a Dask scheduler address"),
+    ("localhost", "'--cluster' must be a Dask scheduler address"),
     ("http://127.0.0.1:8786", "the scheme must be tcp:// or tls://"),
     ("tcp://127.0.0.1:{port}", "nothing answered at 127.0.0.1:{port}"),
 ])

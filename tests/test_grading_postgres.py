@@ -167,10 +167,10 @@ def test_the_same_students_created_by_several_commands_at_once(postgres_url):
     import psycopg
     from nbgrader.api import Gradebook
 
-    from course.grading import runner
+    from course.grading import gradebook
     url = _fresh_database(postgres_url, "students_at_once")
     sa_url = url.replace("postgresql://", "postgresql+psycopg://")
-    runner._create_gradebook(sa_url, "coproduction-of-health")
+    gradebook.create_gradebook(sa_url, "coproduction-of-health")
     ids = [f"p{i:03d}" for i in range(40)]
     start, errors = threading.Barrier(6), []
 
@@ -179,7 +179,7 @@ def test_the_same_students_created_by_several_commands_at_once(postgres_url):
             with Gradebook(sa_url, "coproduction-of-health") as gb:
                 start.wait()
                 for sid in ids:
-                    runner._ensure_student(gb, sid)
+                    gradebook.ensure_student(gb, sid)
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(f"{type(exc).__name__}: {exc}"[:300])
 

@@ -94,16 +94,19 @@ def test_a_corrected_key_regrades_everyone_and_audits_each_changed_score(term):
 def test_a_regrade_after_a_changed_key_keeps_the_other_questions_scores():
     """Only the cells whose tests changed take the new scores; a change elsewhere (another code
     cell, a data file) regrades everything."""
-    from course.grading.runner import _changed_cells, _keep_unchanged_scores
+    from course.grading.contracts import JournalEntry, Result
+    from course.grading.recording import changed_cells as _changed_cells, keep_unchanged_scores as _keep_unchanged_scores
     before = {"nb:check_q1": "a", "nb:check_q2a": "b", "nb:": "x"}
     assert _changed_cells(before, dict(before, **{"nb:check_q2a": "c"})) == {("nb", "check_q2a")}
     assert _changed_cells(before, dict(before, **{"nb:": "y"})) is None
     assert _changed_cells(before, dict(before, **{":data.csv": "z"})) is None
     assert _changed_cells(None, before) is None
-    previous = {"grades": {"nb": {"grades": {"check_q1": {"auto_score": 2.0}, "check_q2a": {"auto_score": 1.0},
-                                             "task_4": {"auto_score": None, "needs_manual_grade": True}}}}}
-    result = {"grades": {"nb": {"grades": {"check_q1": {"auto_score": 0.0}, "check_q2a": {"auto_score": 0.0},
-                                           "task_4": {"auto_score": None, "needs_manual_grade": True}}}}}
+    previous = JournalEntry(student_id="s", key="k1", status="graded", grades={"nb": {"grades": {
+        "check_q1": {"auto_score": 2.0}, "check_q2a": {"auto_score": 1.0},
+        "task_4": {"auto_score": None, "needs_manual_grade": True}}}})
+    result = Result(student_id="s", key="k2", status="graded", grades={"nb": {"grades": {
+        "check_q1": {"auto_score": 0.0}, "check_q2a": {"auto_score": 0.0},
+        "task_4": {"auto_score": None, "needs_manual_grade": True}}}})
     assert _keep_unchanged_scores(result, previous, {("nb", "check_q2a")}) == 1
-    got = {g: v["auto_score"] for g, v in result["grades"]["nb"]["grades"].items()}
+    got = {g: v["auto_score"] for g, v in result.grades["nb"]["grades"].items()}
     assert got == {"check_q1": 2.0, "check_q2a": 0.0, "task_4": None}

@@ -61,8 +61,8 @@ def limited(result):
     """Could other limits (``--memory-mb``, the time budget) change this graded result? Yes when a cell
     raised ``MemoryError``, stopped the kernel (a memory limit kills it as ``os._exit`` would) or was not
     run because the time budget was spent. (``--timeout`` is part of every key already.)"""
-    for fail in result.get("neutralised") or []:
+    for fail in result.neutralised or []:
         why = fail.get("why", "")
         if "time budget" in why or "stopped the Python kernel" in why:
             return True
-    return '"MemoryError"' in "".join((result.get("autograded") or {}).values())
+    return '"MemoryError"' in "".join((result.autograded or {}).values())

@@ -47,7 +47,8 @@ The lessons the exercise refers to are in the notebooks folder.
 
 def write_bundle(assignment: str, out: str, course_root: str = ".") -> str:
     """Write ``out/<assignment>.zip``; returns its path. Builds the course wheel with pip."""
-    from .runner import GradingSetupError, _load_config
+    from .contracts import GradingSetupError
+    from .gradebook import load_config as _load_config
     root = os.path.abspath(course_root)
     config = _load_config(root)
     release = os.path.join(root, config.CourseDirectory.get("release_directory", "release"), assignment)

@@ -36,6 +36,8 @@ import time
 import uuid
 import zlib
 
+from .contracts import Result
+
 __all__ = ["connect", "ClusterPool", "pack_assignment", "grade_remote", "HOLD_ENV"]
 
 #: Seconds to wait for the scheduler to answer, and for a first worker to join it.
@@ -49,13 +51,13 @@ WORKER_TIMEOUT = 60
 HOLD_ENV = "COPRODUCTION_COURSE_CLUSTER_TEST_HOLD"
 
 #: The files whose code decides a grade: a worker whose copy differs would grade differently.
-_GRADING_MODULES = ("grading/worker.py", "grading/data_grade.py", "grading/answers_as_data.py",
+_GRADING_MODULES = ("grading/worker.py", "grading/contracts.py", "grading/data_grade.py", "grading/answers_as_data.py",
                     "grading/execute.py", "grading/sandbox.py", "grading/jail.py", "answers.py",
                     "assessment.py", "rules.py")
 
 
 def _setup_error(message):
-    from .runner import GradingSetupError
+    from .contracts import GradingSetupError
     return GradingSetupError(message)
 
 
@@ -85,7 +87,7 @@ def _worker_facts():
             "host": socket.gethostname()}
 
 
-def _check_address(address):
+def check_address(address):
     """``(scheme, host, port)`` of a scheduler address, or a setup error saying what is wrong."""
     from distributed.comm import parse_address, parse_host_port
     example = "for example tcp://10.0.0.5:8786 (the address 'dask scheduler' prints)"
@@ -104,7 +106,7 @@ def _check_address(address):
 
 def connect(address, *, timeout=CONNECT_TIMEOUT, worker_timeout=WORKER_TIMEOUT):
     """A :class:`ClusterPool` on the scheduler at ``address``; a setup error when it cannot be used."""
-    scheme, host, port = _check_address(address)
+    scheme, host, port = check_address(address)
     try:  # a plain TCP connection first: says clearly when nothing listens there
         socket.create_connection((host, port), timeout=timeout).close()
     except OSError as exc:
@@ -172,17 +174,13 @@ def pack_assignment(template_db, release_dir):
             "release": release, "digest": h.hexdigest()[:20]}
 
 
-#: Task entries that are paths on the coordinating machine; a worker fills in its own.
-_LOCAL_ONLY = ("template_db", "release_dir", "scratch_root", "plan", "bin_dir")
-
-
 def remote_task(task):
-    """What is sent for one submission: the task without the coordinator's paths."""
-    out = {k: v for k, v in task.items() if k not in _LOCAL_ONLY}
-    plan = task.get("plan")
-    out["sandbox_limits"] = None if plan is None else {"memory_mb": plan.memory_mb,
-                                                       "cpu_seconds": plan.cpu_seconds}
-    return out
+    """What is sent for one submission: the :class:`Task` without the coordinator's paths and sandbox
+    plan (a worker fills in its own), with the limits that plan enforces."""
+    plan = task.plan
+    return task.replace(template_db="", release_dir="", scratch_root="", bin_dir="", plan=None,
+                        sandbox_limits=None if plan is None else {"memory_mb": plan.memory_mb,
+                                                                  "cpu_seconds": plan.cpu_seconds})
 
 
 def _cluster_failure(exc):
@@ -249,11 +247,11 @@ class ClusterPool:
         from distributed import as_completed
         client = self.client
         first = tasks[0]
-        blob = pack_assignment(first["template_db"], first["release_dir"])
+        blob = pack_assignment(first.template_db, first.release_dir)
         shared = client.scatter([blob], broadcast=True, hash=False)[0]
         queue = list(tasks)
         queue.reverse()
-        attempts = {t["student_id"]: 0 for t in tasks}
+        attempts = {t.student_id: 0 for t in tasks}
         running = {}
         ac = as_completed(loop=client.loop)
 
@@ -264,9 +262,9 @@ class ClusterPool:
             nonlocal shared
             if shared.status != "finished":  # every worker holding the files is gone: send them again
                 shared = client.scatter([blob], broadcast=True, hash=False)[0]
-            attempts[task["student_id"]] += 1
+            attempts[task.student_id] += 1
             fut = client.submit(grade_remote, remote_task(task), shared, pure=False,
-                                key=f"grade-{task['student_id']}-{uuid.uuid4().hex[:8]}")
+                                key=f"grade-{task.student_id}-{uuid.uuid4().hex[:8]}")
             running[fut.key] = (fut, task)
             ac.add(fut)
 
@@ -286,17 +284,17 @@ class ClusterPool:
                     try:
                         result = fut.result()
                     except Exception as exc:
-                        if _lost(exc) and attempts[task["student_id"]] < 2:
+                        if _lost(exc) and attempts[task.student_id] < 2:
                             try:
                                 submit(task)
                                 continue
                             except Exception as again:
                                 exc = again
-                        result = {"status": "error", "retry": True, "error": _cluster_failure(exc)}
+                        result = Result.failed(task, _cluster_failure(exc))
                     fut.release()
-                    if result.get("host"):
-                        self.hosts.add(result["host"])
-                    self.worker_protections.update(result.get("protections", ()))
+                    if result.host:
+                        self.hosts.add(result.host)
+                    self.worker_protections.update(result.protections)
                     finish(task, result)
                     bar.update(1)
                     done += 1
@@ -328,8 +326,8 @@ def _scratch_root():
     root = _SCRATCH.get("root")
     if root and os.path.isdir(root):
         return root
-    from .runner import OWNER_FILE, SCRATCH_PREFIX, _remove_stale_scratch
-    _remove_stale_scratch(tempfile.gettempdir())
+    from .prepare import OWNER_FILE, SCRATCH_PREFIX, remove_stale_scratch
+    remove_stale_scratch(tempfile.gettempdir())
     root = tempfile.mkdtemp(prefix=SCRATCH_PREFIX)
     os.chmod(root, 0o711)
     with open(os.path.join(root, OWNER_FILE), "w") as fh:
@@ -409,11 +407,10 @@ def grade_remote(task, blob):
     with _LOCK:
         template_db, release_dir = _unpacked(blob)
         scratch = _scratch_root()
-        plan = _plan(task.get("sandbox_limits"), scratch)
-        local = dict(task, template_db=template_db, release_dir=release_dir, scratch_root=scratch,
-                     plan=plan, bin_dir=os.path.dirname(sys.executable))
-        local.pop("sandbox_limits", None)
-        _hold_for_tests(task["student_id"])
+        plan = _plan(task.sandbox_limits, scratch)
+        local = task.replace(template_db=template_db, release_dir=release_dir, scratch_root=scratch,
+                             plan=plan, bin_dir=os.path.dirname(sys.executable), sandbox_limits=None)
+        _hold_for_tests(task.student_id)
         path = os.environ.get("PATH")
         try:
             result = grade_one(local)
@@ -422,9 +419,9 @@ def grade_remote(task, blob):
                 os.environ.pop("PATH", None)
             else:
                 os.environ["PATH"] = path
-        result["host"] = socket.gethostname()
+        result.host = socket.gethostname()
         if plan is not None:
-            result["protections"] = list(plan.protections)
+            result.protections = list(plan.protections)
         return result
 
 

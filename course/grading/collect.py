@@ -31,7 +31,7 @@ __all__ = ["Submission", "DEFAULT_LMS_PATTERN", "CANVAS_RE", "MOODLE_RE", "BLACK
 #: ``alice_ps1.ipynb``, ``alice_12345_67890_ps1.ipynb`` (Canvas) and
 #: ``alice_LATE_12345_67890_ps1.ipynb``: the student id is the text before the first
 #: underscore; numeric LMS ids and ``LATE_`` after it are skipped; the rest is the file.
-DEFAULT_LMS_PATTERN = r"^(?P<student_id>[^_]+)_(?:LATE_)?(?:\d+_)*(?P<file_id>.+)$"
+from .contracts import DEFAULT_LMS_PATTERN  # noqa: E402 (one definition, checked with the options)
 
 #: Canvas "Download submissions": ``<name>[_LATE]_<user id>_<submission id>_<file>``; the name is
 #: lower case without separators, so namesakes collide and the numeric user id is the student id.

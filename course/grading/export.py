@@ -36,7 +36,7 @@ class ExportResult:
 
 def read_roster(path: str) -> dict:
     """``{student_id: {column: value}}``; errors name the file, the row and what is expected."""
-    from .runner import GradingSetupError
+    from .contracts import GradingSetupError
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
             reader = csv.DictReader(fh)
@@ -60,7 +60,7 @@ def read_roster(path: str) -> dict:
 def _scores(db_url, course_id, assignment):
     from nbgrader.api import Gradebook, MissingEntry
 
-    from .runner import _breakdown
+    from .gradebook import breakdown as _breakdown
     out = {}
     with Gradebook(db_url, course_id) as gb:
         try:
@@ -78,7 +78,8 @@ def export_grades(assignment, lms, roster_path, out, *, course_root=".", db=None
                   column=None) -> ExportResult:
     """Write ``out`` in the ``lms`` import format (see the module docstring)."""
     from .report import _csv_safe
-    from .runner import GradeOptions, GradingSetupError, _db_url, _load_config
+    from .contracts import GradeOptions, GradingSetupError
+    from .gradebook import gradebook_url as _db_url, load_config as _load_config
     if lms not in FORMATS:
         raise GradingSetupError(f"'lms' must be one of {FORMATS}. Got {lms!r} instead.")
     root = os.path.abspath(course_root)

@@ -28,7 +28,7 @@ def _for_release(submitted_dir, feedback_dir, notebook, page):
     stamp = os.path.join(submitted_dir, "timestamp.txt")
     if not (os.path.isfile(secret) and os.path.isfile(stamp)):
         return False
-    from .runner import _atomic_write
+    from .recording import atomic_write as _atomic_write
     os.makedirs(feedback_dir, exist_ok=True)
     shutil.copyfile(secret, os.path.join(feedback_dir, "submission_secret.txt"))
     shutil.copyfile(stamp, os.path.join(feedback_dir, "timestamp.txt"))
@@ -38,8 +38,9 @@ def _for_release(submitted_dir, feedback_dir, notebook, page):
 
 def write_feedback(assignment: str, out: str, course_root: str = ".", db: str | None = None) -> list:
     """Write ``out/feedback/<student>.html`` for every autograded student; returns their ids."""
-    from .runner import (GradeOptions, GradingSetupError, _atomic_write, _db_url, _feedback_html, _load_config,
-                         _no_scripts)
+    from .contracts import GradeOptions, GradingSetupError
+    from .gradebook import gradebook_url as _db_url, load_config as _load_config
+    from .recording import atomic_write as _atomic_write, feedback_html as _feedback_html, no_scripts as _no_scripts
     from .worker import _feedback_exporter, _quiet, _read_grades
     from .data_grade import mark_pending
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 
-__all__ = ["Journal"]
+from .contracts import JournalEntry
+
+__all__ = ["Journal", "JournalEntry"]
 
 
 class Journal:
@@ -32,29 +34,32 @@ class Journal:
             with open(path, encoding="utf-8") as fh:
                 for line in fh:
                     try:
-                        entry = json.loads(line)
-                    except json.JSONDecodeError:
-                        continue  # a line cut short by a crash
+                        entry = JournalEntry.from_dict(json.loads(line))
+                    except (json.JSONDecodeError, TypeError):
+                        continue  # a line cut short by a crash, or not a record (edited by hand)
                     self._remember(entry)
 
     def _remember(self, entry):
-        self.entries[(entry["student_id"], entry["key"])] = entry
-        if entry.get("status") == "graded":
-            self.graded[entry["student_id"]] = entry
+        self.entries[(entry.student_id, entry.key)] = entry
+        if entry.graded:
+            self.graded[entry.student_id] = entry
 
-    def last_graded(self, student_id):
+    def last_graded(self, student_id) -> JournalEntry | None:
         """The student's latest recorded grade, for any submission (None if never graded)."""
         return self.graded.get(student_id)
 
-    def get(self, student_id, key):
+    def get(self, student_id, key) -> JournalEntry | None:
         """The recorded result for this exact submission, unless it should be retried."""
         entry = self.entries.get((student_id, key))
-        if entry and not entry.get("retry"):
+        if entry is not None and not entry.retry:
             return entry
         return None
 
-    def append(self, entry):
-        line = json.dumps(entry, sort_keys=True) + "\n"
+    def append(self, entry: JournalEntry):
+        """Write ``entry`` as one line, flushed to disk before returning (the commit point)."""
+        if not isinstance(entry, JournalEntry):
+            raise TypeError(f"'entry' must be a JournalEntry. Got {type(entry).__name__} instead.")
+        line = json.dumps(entry.to_dict(), sort_keys=True) + "\n"
         fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
         try:
             os.write(fd, line.encode("utf-8"))

@@ -11,6 +11,11 @@ notebooks to grade plus notes on what was repaired:
 * deleted answer, test or read-only cells are put back from the released version, at
   their place (nbgrader restores the hidden parts of tests from the gradebook);
 * edited tests or read-only cells are noted (nbgrader restores them from the gradebook).
+
+A submission's cell metadata is the student's to write, so it is read here defensively
+(:func:`_gid`): nbgrader's own helpers (``nbgrader.utils.is_grade`` and the like) assume
+``metadata.nbgrader`` is a dictionary and raise when it is not. The instructor's notebooks,
+which are trusted, are read with nbgrader's helpers elsewhere.
 """
 from __future__ import annotations
 

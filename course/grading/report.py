@@ -11,7 +11,7 @@ import html
 
 from .analysis import MIN_CLASS, item_analysis
 
-__all__ = ["CSV_COLUMNS", "write_grades_csv", "write_report", "question_difficulty"]
+__all__ = ["CSV_COLUMNS", "write_grades_csv", "write_report", "question_difficulty", "summary_lines"]
 
 CSV_COLUMNS = ["student_id", "score", "max_score", "status", "reason",
                "auto_points", "manual_points", "pending_points", "marking", "graded_files"]
@@ -183,3 +183,26 @@ they were submitted where the input says (the newest submission counts).</p>
 """
     with open(path, "w", encoding="utf-8") as fh:
         fh.write(doc)
+
+
+def summary_lines(*, assignment, rows, max_score, graded_now, seconds, jobs, timings, out,
+                  regraded_cells=(), unmatched=()):
+    """The summary the grade command prints, one line per fact."""
+    graded = [r for r in rows if r["status"] == "graded"]
+    mean = sum(r["score"] for r in graded) / len(graded) if graded else float("nan")
+    lines = [f"{'assignment':<22}{assignment}", f"{'graded':<22}{len(graded)}",
+             f"{'rejected':<22}{len(rows) - len(graded)}",
+             f"{'graded this run':<22}{graded_now}",
+             f"{'mean score':<22}{mean:.2f} / {max_score:g}",
+             f"{'time':<22}{seconds:.1f} s ({jobs} worker(s))",
+             f"{'phases':<22}setup {timings['setup']:.1f} s, checks "
+             f"{timings['checks']:.1f} s, grading {timings['grading']:.1f} s, "
+             f"report {timings['report']:.1f} s",
+             f"{'output':<22}{out}"]
+    if regraded_cells:
+        lines.append(f"{'solutions changed in':<22}{', '.join(sorted(g for _, g in regraded_cells))}: "
+                     "only these cells' scores were changed (see audit.csv)")
+    if unmatched:
+        lines.append(f"{'ignored files':<22}{', '.join(unmatched[:10])}"
+                     + (" ..." if len(unmatched) > 10 else ""))
+    return lines

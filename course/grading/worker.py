@@ -22,6 +22,8 @@ import time
 import uuid
 import warnings
 
+from .contracts import Result
+
 __all__ = ["grade_one", "init_worker", "preload", "MAX_ATTEMPTS"]
 
 #: Each attempt after the first neutralises one more cell that broke the kernel.
@@ -140,13 +142,13 @@ def _config(task, course, kcfg, neutralise):
     from .execute import GuardedExecute, HideHiddenTests
     from .sandbox import SandboxKernelManager
 
-    c = copy.deepcopy(task["config"])
+    c = copy.deepcopy(task.config)
     c.CourseDirectory.root = course
     c.CourseDirectory.source_directory = "source"
     c.CourseDirectory.release_directory = "release"
     c.CourseDirectory.db_url = "sqlite:///" + os.path.join(course, "gradebook.db")
     c.Exchange.root = os.path.join(course, "exchange")
-    c.Execute.timeout = task["timeout"]
+    c.Execute.timeout = task.timeout
     # The kernel's outputs are all collected when it is shut down, and everything left
     # under its uid is killed afterwards: no need to wait for a graceful exit.
     c.GuardedExecute.shutdown_kernel = "immediate"
@@ -174,45 +176,45 @@ def _grade_as_data(task, result, lap):
 
     from .data_grade import AssignmentCells, grade_notebook, mark_pending, read
 
-    student, assignment = task["student_id"], task["assignment"]
+    student, assignment = task.student_id, task.assignment
     try:
         if student in os.environ.get(FAULT_ENV, "").split(","):
             raise RuntimeError("injected grader fault (test suite)")
         cached = _STATE.get("cells")
-        if cached is None or cached[0] != task["template_db"]:
-            cached = (task["template_db"], AssignmentCells.from_gradebook(
-                "sqlite:///" + task["template_db"], assignment))
+        if cached is None or cached[0] != task.template_db:
+            cached = (task.template_db, AssignmentCells.from_gradebook(
+                "sqlite:///" + task.template_db, assignment))
             _STATE["cells"] = cached
         cells = cached[1]
         lap("scratch")
-        result["attempts"] = 1
-        release_root = os.path.dirname(task["release_dir"])
-        result["grades"], result["autograded"], graded_nbs = {}, {}, {}
-        for name, text in task["notebooks"].items():
+        result.attempts = 1
+        release_root = os.path.dirname(task.release_dir)
+        result.grades, result.autograded, graded_nbs = {}, {}, {}
+        for name, text in task.notebooks.items():
             nb = read(text)
             resources = {"nbgrader": {"student": student, "assignment": assignment, "notebook": name}}
-            result["grades"][name] = grade_notebook(nb, cells, name, resources, release_root)
-            result["autograded"][name] = nbformat.writes(nb)
+            result.grades[name] = grade_notebook(nb, cells, name, resources, release_root)
+            result.autograded[name] = nbformat.writes(nb)
             graded_nbs[name] = nb
         lap("autograde")
-        result["feedback"] = {}
-        if task.get("feedback", True):
+        result.feedback = {}
+        if task.feedback:
             try:
-                exporter = _data_feedback_exporter(task["config"])
+                exporter = _data_feedback_exporter(task.config)
                 for name, nb in graded_nbs.items():
                     resources = {"unique_key": name, "output_files_dir": f"{name}_files",
                                  "nbgrader": {"student": student, "assignment": assignment, "notebook": name,
-                                              "grades": result["grades"][name]}}
+                                              "grades": result.grades[name]}}
                     page, _ = exporter.from_notebook_node(nb, resources=resources)
-                    result["feedback"][name] = mark_pending(page, result["grades"][name]["grades"])
+                    result.feedback[name] = _scrubbed(mark_pending(page, result.grades[name]["grades"]), task)
             except Exception as exc:  # no feedback is no reason to lose the grade
-                result["feedback"] = {}
-                result["feedback_error"] = f"{type(exc).__name__}: {exc}"[:300]
+                result.feedback = {}
+                result.feedback_error = f"{type(exc).__name__}: {exc}"[:300]
         lap("feedback")
-        result["status"] = "graded"
+        result.status = "graded"
         return result
     except Exception as exc:  # a grader bug must not stop the other students
-        result.update(status="error", retry=True, error=f"{type(exc).__name__}: {exc}"[:300])
+        result.status, result.retry, result.error = "error", True, f"{type(exc).__name__}: {exc}"[:300]
         return result
 
 
@@ -258,7 +260,8 @@ def _feedback_exporter(config, grades_from=None):
     """nbgrader's feedback exporter (as ``GenerateFeedback`` builds it), one per worker.
 
     Preprocessors as in nbgrader's ``GenerateFeedback``, with :class:`HideHiddenTests`
-    last, so that feedback never shows hidden tests or their output. ``grades_from``
+    last, so that feedback never shows hidden tests or their output; each page is then scrubbed
+    after rendering (:func:`_scrubbed`). ``grades_from``
     replaces nbgrader's ``GetGrades`` (which reads a gradebook) when given.
     """
     exporter = _STATE.get("feedback")
@@ -293,7 +296,7 @@ def _feedback_exporter(config, grades_from=None):
 
 def _feedback(task, course, db_url, student, assignment):
     """Feedback HTML for each autograded notebook: ``{notebook name: html}``."""
-    exporter = _feedback_exporter(task["config"])
+    exporter = _feedback_exporter(task.config)
     out = {}
     auto = os.path.join(course, "autograded", student, assignment)
     for path in sorted(glob.glob(os.path.join(auto, "*.ipynb"))):
@@ -302,8 +305,51 @@ def _feedback(task, course, db_url, student, assignment):
                      "nbgrader": {"student": student, "assignment": assignment,
                                   "notebook": name, "db_url": db_url}}
         html, _ = exporter.from_filename(path, resources=resources)
-        out[name] = html
+        out[name] = _scrubbed(html, task)
     return out
+
+
+def _task_field(task, name):
+    """A field of ``task``: a dict of the grade command's, or an object with the same attributes."""
+    return task[name] if isinstance(task, dict) else getattr(task, name)
+
+
+def _hidden_text(task):
+    """The hidden tests' lines of the task's assignment, compiled for :func:`.scrub.scrub_page`.
+
+    Read from the instructor's notebooks (``source/<assignment>/`` beside the template gradebook)
+    with nbgrader's ``ClearHiddenTests``, once per worker process and assignment; never from a
+    student's notebook. A worker that has the template gradebook only (a cluster worker) reads
+    the same cells from it: nbgrader saves each cell there before it clears the hidden tests.
+    """
+    template_db, assignment = _task_field(task, "template_db"), _task_field(task, "assignment")
+    cached = _STATE.get("hidden")
+    if cached is not None and cached[0] == (template_db, assignment):
+        return cached[1]
+    import nbformat
+
+    from .scrub import HiddenText, hidden_test_lines
+
+    source = os.path.join(os.path.dirname(template_db), "source", assignment)
+    paths = sorted(glob.glob(os.path.join(source, "*.ipynb")))
+    if paths:
+        notebooks = [nbformat.read(p, as_version=4) for p in paths]
+    else:
+        from nbgrader.api import Gradebook
+        with Gradebook("sqlite:///" + template_db) as gb:
+            notebooks = [nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c.source)
+                                                         for c in nb.source_cells])
+                         for nb in gb.find_assignment(assignment).notebooks]
+    hidden = HiddenText.from_lines(hidden_test_lines(notebooks, _task_field(task, "config")))
+    _STATE["hidden"] = ((template_db, assignment), hidden)
+    return hidden
+
+
+def _scrubbed(page, task):
+    """``page`` as the student receives it: no hidden-test text in any form the grader can
+    recognise, no script from a student's output (:func:`.scrub.scrub_page`)."""
+    from .scrub import scrub_page
+    return scrub_page(page, _hidden_text(task))[0]
 
 
 def _read_grades(db_url, assignment, student):
@@ -328,9 +374,9 @@ def _last_error(log):
 
 
 def grade_one(task):
-    """Grade one submission; returns a plain dict (picklable), never raises for bad input.
+    """Grade one :class:`Task`; returns its :class:`Result` (picklable), never raises for bad input.
 
-    ``result["phases"]`` holds the seconds spent in each phase (scratch folder, autograde
+    ``result.phases`` holds the seconds spent in each phase (scratch folder, autograde
     attempts, reading grades, feedback), for the benchmark and the journal.
     """
     _quiet()
@@ -340,14 +386,13 @@ def grade_one(task):
     from . import budgets, execute
     from .sandbox import kernel_config, kill_uid, make_box, new_sandbox_uid
 
-    os.environ["PATH"] = task["bin_dir"] + os.pathsep + os.environ.get("PATH", "")
+    os.environ["PATH"] = task.bin_dir + os.pathsep + os.environ.get("PATH", "")
     started, started_wall = time.monotonic(), time.time()
-    _fast_scratch_gradebooks(task["scratch_root"])
+    _fast_scratch_gradebooks(task.scratch_root)
     phases = {}
-    student, assignment = task["student_id"], task["assignment"]
-    if task.get("data_mode"):
-        result = {"student_id": student, "key": task["key"], "neutralised": [], "attempts": 0,
-                  "phases": phases}
+    student, assignment = task.student_id, task.assignment
+    if task.data_mode:
+        result = Result(student_id=student, key=task.key, phases=phases)
         mark = [time.perf_counter()]
 
         def data_lap(phase):
@@ -358,16 +403,15 @@ def grade_one(task):
         try:
             return _grade_as_data(task, result, data_lap)
         finally:
-            result["seconds"] = time.monotonic() - started
-    plan = task["plan"]
+            result.seconds = time.monotonic() - started
+    plan = task.plan
     uid = new_sandbox_uid() if plan.drop_user else None
     name = uuid.uuid4().hex[:12]
-    box = make_box(task["scratch_root"], name, uid)
+    box = make_box(task.scratch_root, name, uid)
     base = os.path.dirname(box)
     course = os.path.join(base, "course")
     os.makedirs(course, mode=0o700)
-    result = {"student_id": student, "key": task["key"], "neutralised": [], "attempts": 0,
-              "phases": phases}
+    result = Result(student_id=student, key=task.key, phases=phases)
     mark = time.perf_counter()
 
     def lap(phase):
@@ -379,23 +423,23 @@ def grade_one(task):
     try:
         if student in os.environ.get(FAULT_ENV, "").split(","):
             raise RuntimeError("injected grader fault (test suite)")
-        shutil.copyfile(task["template_db"], os.path.join(course, "gradebook.db"))
-        _copy_release_files(task["release_dir"], os.path.join(course, "source", assignment))
-        _copy_release_files(task["release_dir"], os.path.join(box, "work"), uid)
+        shutil.copyfile(task.template_db, os.path.join(course, "gradebook.db"))
+        _copy_release_files(task.release_dir, os.path.join(course, "source", assignment))
+        _copy_release_files(task.release_dir, os.path.join(box, "work"), uid)
         sub_dir = os.path.join(course, "submitted", student, assignment)
         os.makedirs(sub_dir)
-        for nb_name, text in task["notebooks"].items():
+        for nb_name, text in task.notebooks.items():
             with open(os.path.join(sub_dir, nb_name + ".ipynb"), "w", encoding="utf-8") as fh:
                 fh.write(text)
-        if task.get("timestamp"):
+        if task.timestamp:
             with open(os.path.join(sub_dir, "timestamp.txt"), "w") as fh:
-                fh.write(task["timestamp"])
+                fh.write(task.timestamp)
         neutralise = {}
         kcfg = kernel_config(plan, box, uid)
         lap("scratch")
-        budget = budgets.submission_seconds(task["timeout"], task.get("submission_timeout"))
+        budget = budgets.submission_seconds(task.timeout, task.submission_timeout)
         while True:
-            result["attempts"] += 1
+            result.attempts += 1
             execute.LAST_FAILURE.clear()
             execute.BUDGET_SPENT.clear()
             c = _config(task, course, kcfg, neutralise)
@@ -403,50 +447,50 @@ def grade_one(task):
             api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
             res = api.autograde(assignment, student, force=True, create=True)
             kill_uid(uid)
-            lap("autograde" if result["attempts"] == 1 else "regrade")
+            lap("autograde" if result.attempts == 1 else "regrade")
             if res["success"]:
                 break
             fail = dict(execute.LAST_FAILURE)
-            if (not fail or result["attempts"] >= MAX_ATTEMPTS
+            if (not fail or result.attempts >= MAX_ATTEMPTS
                     or str(fail["index"]) in neutralise.get(fail["notebook"], {})):
                 # no cell to blame (the disk filled up, the sandbox failed): the environment's fault,
                 # graded again on the next run and never cached as the student's
-                result.update(status="error", error=_last_error(res.get("log")),
-                              log=(res.get("log") or "")[-4000:],
-                              retry=not fail or bool(budgets.environment_failure(res.get("log"))))
-                if result["retry"]:
-                    result["error"] = ("a problem of the grader's own, not of this submission ("
-                                       + (budgets.environment_failure(res.get("log")) or result["error"])
+                result.status, result.error = "error", _last_error(res.get("log"))
+                result.log = (res.get("log") or "")[-4000:]
+                result.retry = not fail or bool(budgets.environment_failure(res.get("log")))
+                if result.retry:
+                    result.error = ("a problem of the grader's own, not of this submission ("
+                                       + (budgets.environment_failure(res.get("log")) or result.error)
                                        + "); it will be graded again on the next run")
                 return result
             neutralise.setdefault(fail["notebook"], {})[str(fail["index"])] = fail["why"]
-            result["neutralised"].append(fail)
+            result.neutralised.append(fail)
         if execute.BUDGET_SPENT:
-            result["neutralised"].append(dict(execute.BUDGET_SPENT, why=(
+            result.neutralised.append(dict(execute.BUDGET_SPENT, why=(
                 f"the submission used up its time budget of {budget:g} seconds, so this cell and the "
                 "cells after it were not run")))
         db_url = c.CourseDirectory.db_url
-        result["grades"] = _read_grades(db_url, assignment, student)
+        result.grades = _read_grades(db_url, assignment, student)
         lap("grades")
         try:
-            result["feedback"] = _feedback(task, course, db_url, student, assignment)
+            result.feedback = _feedback(task, course, db_url, student, assignment)
         except Exception as exc:  # no feedback is no reason to lose the grade
-            result["feedback"] = {}
-            result["feedback_error"] = f"{type(exc).__name__}: {exc}"[:300]
+            result.feedback = {}
+            result.feedback_error = f"{type(exc).__name__}: {exc}"[:300]
         lap("feedback")
-        result["autograded"] = {}
+        result.autograded = {}
         for path in glob.glob(os.path.join(course, "autograded", student, assignment, "*.ipynb")):
             with open(path, encoding="utf-8") as fh:
-                result["autograded"][os.path.splitext(os.path.basename(path))[0]] = fh.read()
-        result["status"] = "graded"
+                result.autograded[os.path.splitext(os.path.basename(path))[0]] = fh.read()
+        result.status = "graded"
         return result
     except Exception as exc:  # a grader bug must not stop the other students
         # Not the student's fault: the next run grades this submission again.
-        result.update(status="error", retry=True, error=f"{type(exc).__name__}: {exc}"[:300]
-                      + "; a problem of the grader's own, not of this submission: it will be graded "
-                        "again on the next run")
+        result.status, result.retry = "error", True
+        result.error = (f"{type(exc).__name__}: {exc}"[:300] + "; a problem of the grader's own, not of "
+                        "this submission: it will be graded again on the next run")
         return result
     finally:
-        result["seconds"] = time.monotonic() - started
+        result.seconds = time.monotonic() - started
         kill_uid(uid)
         shutil.rmtree(base, ignore_errors=True)

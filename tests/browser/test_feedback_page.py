@@ -7,7 +7,7 @@ pytestmark = pytest.mark.browser
 
 
 def test_a_students_script_does_not_run_in_the_feedback_page(page, tmp_path):
-    from course.grading.runner import _feedback_html
+    from course.grading.recording import feedback_html as _feedback_html
     body = ("<html><head><title>feedback</title></head><body><p>My answer.</p>"
             "<script>document.title = 'script ran'</script>"
             "<img src='x' onerror=\"document.title = 'script ran'\"></body></html>")
