@@ -21,7 +21,7 @@ the student receives, after rendering, so that no disguise applied before render
    is kept byte for byte: a page that holds no hidden text and no script is returned unchanged.
 
 In the page's ``<body>`` (where students' outputs and written answers are), every ``<script>``
-element, every element that loads another document (``iframe``, ``object``, ``embed``, ...),
+element (a short one is shown as the text the student wrote), every element that loads another document (``iframe``, ``object``, ``embed``, ...),
 every event-handler attribute (``onerror=``, ...) and every ``javascript:`` URL is removed as well:
 ``nbconvert`` renders a student's ``text/html`` output and markdown as they are. (The pages also
 carry a policy that forbids every script; this is the second line.)
@@ -58,6 +58,8 @@ MAX_DEPTH = 2
 #: Decompressed output is cut at this size (a compressed bomb cannot exhaust the grader).
 MAX_INFLATE_BYTES = 2_000_000
 
+#: A removed script up to this many characters is shown as text (what the student wrote).
+MAX_SCRIPT_SHOWN = 2000
 #: Elements that run or load something else; removed from the body with what they hold (script)
 #: or as tags (the others: what they hold stays, as the page's own text).
 _SCRIPT = "script"
@@ -73,7 +75,7 @@ _ROT13 = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
                        "NOPQRSTUVWXYZABCDEFGHIJKLMnopqrstuvwxyzabcdefghijklm")
 _B64_FIX = str.maketrans("-_", "+/")
 _B64_RUN = re.compile(r"[A-Za-z0-9+/_-]+=*")
-_HEX_RUN = re.compile(r"(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[,;:.\-]?)+")
+_HEX_RUN = re.compile(r"(?:(?:\\x|0x)?[0-9A-Fa-f]{2}[,;:.\-]?)+[0-9A-Fa-f]?")
 _HEX_JUNK = re.compile(r"\\x|0x|[^0-9A-Fa-f]")
 _PCT_RUN = re.compile(r"[A-Za-z0-9._~!*'()+,;:@&=$/?#\[\]%-]+")
 _PCT = re.compile(r"%[0-9A-Fa-f]{2}")
@@ -311,7 +313,18 @@ class _Finder:
                 if o >= b or not self._encoded(stream[o:b], 1):
                     break
                 a = o
-            out.append((a, b))
+            # then to the characters (words glued within one run): the most that can go from
+            # each end with the token still holding hidden text, by bisection
+            lo, hi = 0, b - a
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if self._encoded(stream[a + mid:b], 1) else (lo, mid - 1)
+            a += lo
+            lo, hi = 0, b - a
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                lo, hi = (mid, hi) if self._encoded(stream[a:b - mid], 1) else (lo, mid - 1)
+            out.append((a, b - lo))
         return out
 
     # -- encoded tokens ------------------------------------------------------------------------
@@ -470,21 +483,42 @@ def scrub_page(page: str, hidden_lines, *, placeholder: str = PLACEHOLDER,
                     owners.append(("attr", i, k))
     if in_script is not None:  # a script never closed: removed to the end of the page
         edits[in_script] = (len(page), "")
+    finder, script_hits = _Finder(hidden), 0
+    for start in [k for k, (_, text) in edits.items() if text == "" and page.startswith("<", k)
+                  and page[k + 1:k + 7].lower() == _SCRIPT]:
+        # a short script is shown as the text the student wrote (it runs no more than any text),
+        # unless it holds hidden text; a long one (a plotting library's) just goes
+        end = edits[start][0]
+        text = normalise(page[start:end])
+        if finder.spans(text) or finder.encoded_spans(text):
+            edits[start] = (end, _html.escape(placeholder))
+            script_hits += 1
+        elif end - start <= MAX_SCRIPT_SHOWN:
+            edits[start] = (end, _html.escape(page[start:end]))
 
+    # The page's text first, in order (what the page shows, whatever tags split it); then, each
+    # on its own, what it does not show in that flow: attribute values and comments.
     pieces, offsets, units, at = [], [], [], 0
+    side = []
     for u, text in enumerate(_normalise_all(raws)):
         if text:
-            if owners[u][0] == "attr":  # never part of the text around it
-                text = "\x00" + text + "\x00"
+            if owners[u][0] != "data":
+                side.append(("\x00" + text + "\x00", owners[u]))
+                continue
             pieces.append(text)
             offsets.append(at)
             units.append(owners[u])
             at += len(text)
+    for text, owner in side:
+        pieces.append(text)
+        offsets.append(at)
+        units.append(owner)
+        at += len(text)
     owners = units
 
     matches = []
     if pieces:
-        finder, stream = _Finder(hidden), "".join(pieces)
+        stream = "".join(pieces)
         matches = finder.spans(stream) + finder.encoded_spans(stream, offsets)
     first_of, touched = set(), set()
     for a, b in matches:
@@ -492,7 +526,7 @@ def scrub_page(page: str, hidden_lines, *, placeholder: str = PLACEHOLDER,
         hi = bisect.bisect_right(offsets, b - 1) - 1
         first_of.add(lo)
         touched.update(range(lo, hi + 1))
-    removed = 0
+    removed = script_hits
     safe_placeholder = _html.escape(placeholder)
     for u in sorted(touched):
         owner = owners[u]
