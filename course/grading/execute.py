@@ -14,10 +14,12 @@
   submission cannot hold a worker for hours.
 
 :class:`HideHiddenTests` is added to nbgrader's feedback pipeline: nbgrader 0.9 shows
-hidden tests (and their tracebacks) in the feedback HTML; this removes both.
+hidden tests (and their tracebacks) in the feedback HTML; this removes both, with nbgrader's own
+``ClearHiddenTests``. The rendered page is scrubbed once more by :mod:`.scrub`.
 """
 from __future__ import annotations
 
+import copy
 import json
 import re
 import time
@@ -138,33 +140,39 @@ class GuardedExecute(Execute):
 
 
 class HideHiddenTests(NbGraderPreprocessor):
-    """Remove hidden tests and everything they printed from feedback.
+    """Remove hidden tests, and what they printed, from the notebook a feedback page is made of.
 
-    A student's code runs in the same kernel as the hidden tests, so it could
-    capture their source (for example with an IPython ``pre_run_cell`` hook)
-    and print it in a later cell of its own.  Every output in the notebook is
-    therefore also scrubbed of any line of hidden-test code.  (Text that the
-    student's code has encoded, say as base64, cannot be recognised; it can
-    only reach that student's own feedback.)
+    Hidden regions are found and removed by nbgrader's own ``ClearHiddenTests`` (configured as
+    the course configures it: ``ClearHiddenTests.begin_test_delimeter`` and
+    ``end_test_delimeter``); a cell that had one keeps a line saying so, and its outputs are
+    replaced by a sentence (a failed hidden test's traceback would show the test).
+
+    A student's code runs in the same kernel as the hidden tests, so it could capture their
+    source (for example with an IPython ``pre_run_cell`` hook) and print it in a later cell of
+    its own. Here each output line holding a hidden line as it is written is replaced; the page
+    as rendered is then scrubbed of every form of hidden text the grader can recognise (entities,
+    non-breaking spaces, base64, ...) by :func:`course.grading.scrub.scrub_page`.
     """
 
-    begin = Unicode("BEGIN HIDDEN TESTS").tag(config=True)
-    end = Unicode("END HIDDEN TESTS").tag(config=True)
-    #: Lines shorter than this (``pass``, ``)``) are too common to be worth scrubbing.
+    #: Lines shorter than this once whitespace is removed (``pass``, ``)``) are too common to scrub.
     min_line_chars = Integer(8).tag(config=True)
     placeholder = "[hidden test text removed]"
 
+    def _clear_hidden_tests(self):
+        from nbgrader.preprocessors import ClearHiddenTests
+        clear = ClearHiddenTests(parent=self)
+        clear.enforce_metadata = False  # a region outside a grade cell is hidden all the same
+        return clear
+
     def _hidden_lines(self, nb) -> list:
-        lines, hiding = set(), False
-        for cell in nb.cells:
-            for line in cell.source.splitlines():
-                if self.begin in line:
-                    hiding = True
-                elif self.end in line:
-                    hiding = False
-                elif hiding and len(line.strip()) >= self.min_line_chars:
-                    lines.add(line.strip())
-        return sorted(lines, key=len, reverse=True)  # longest first, so parts of lines go last
+        """Hidden lines of the notebook's grade cells, which nbgrader put back from the gradebook
+        (the instructor's), never a student's own cells; longest first."""
+        from nbgrader.utils import is_grade
+
+        from .scrub import hidden_test_lines
+        graded = copy.copy(nb)
+        graded.cells = [cell for cell in nb.cells if is_grade(cell)]
+        return list(hidden_test_lines([graded], self.config, self.min_line_chars))
 
     def _scrub(self, text, hidden):
         if isinstance(text, list):
@@ -178,6 +186,7 @@ class HideHiddenTests(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         hidden = self._hidden_lines(nb)
+        self._clear = self._clear_hidden_tests()
         nb, resources = super().preprocess(nb, resources)
         if hidden:
             for cell in nb.cells:
@@ -197,18 +206,17 @@ class HideHiddenTests(NbGraderPreprocessor):
             # a tutor-marked task: the student sees the question, never the mark scheme
             cell.source = re.sub(r"^[ \t]*#* *BEGIN MARK SCHEME.*?END MARK SCHEME[^\n]*\n?", "",
                                  cell.source, flags=re.S | re.M).rstrip()
-        if self.begin not in cell.source:
+        clear = getattr(self, "_clear", None) or self._clear_hidden_tests()
+        if clear.begin_test_delimeter not in cell.source:
             return cell, resources
-        kept, hiding = [], False
-        for line in cell.source.splitlines():
-            if self.begin in line:
-                hiding = True
-                kept.append("# (hidden tests are not shown)")
-            elif self.end in line:
-                hiding = False
-            elif not hiding:
-                kept.append(line)
-        cell.source = "\n".join(kept)
+        before = cell.source.split("\n")
+        try:
+            cell, resources = clear.preprocess_cell(cell, resources, index)
+            after = cell.source.split("\n")
+        except RuntimeError:  # a region never closed (or nested): everything from its start is hidden
+            after = before[:next(i for i, line in enumerate(before) if clear.begin_test_delimeter in line)]
+        at = next((i for i, (a, b) in enumerate(zip(before, after)) if a != b), len(after))
+        cell.source = "\n".join(after[:at] + ["# (hidden tests are not shown)"] + after[at:]).rstrip("\n")
         failed = any(o.get("output_type") == "error" for o in cell.get("outputs", []))
         cell.outputs = []
         if failed:
