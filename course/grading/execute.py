@@ -26,19 +26,32 @@ import time
 
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Dict, Float, Integer, Unicode
+from traitlets import Dict, Float, Instance, Integer, Unicode
 
-__all__ = ["GuardedExecute", "HideHiddenTests", "LAST_FAILURE", "neutralised_source", "OUTPUT_TYPES"]
+__all__ = ["AttemptRecord", "GuardedExecute", "HideHiddenTests", "neutralised_source", "OUTPUT_TYPES"]
 
 #: Messages whose content is output kept in the notebook (or its widget state): all are counted.
 OUTPUT_TYPES = frozenset({"stream", "display_data", "update_display_data", "execute_result", "error",
                           "comm_open", "comm_msg"})
 
-#: Filled by :class:`GuardedExecute` when a cell kills or hangs the kernel:
-#: ``{"notebook": name, "index": cell index, "why": "..."}``; read by the worker.
-LAST_FAILURE: dict = {}
-#: Filled when a cell was not run because the submission's time budget was spent.
-BUDGET_SPENT: dict = {}
+class AttemptRecord:
+    """What one autograde attempt tells the worker that started it, handed to
+    :class:`GuardedExecute` through the config (``GuardedExecute.record``).
+
+    ``failure``: ``{"notebook": name, "index": cell index, "why": "..."}`` of the cell that killed or
+    hung the kernel (empty if none); ``budget_spent``: ``{"notebook", "index"}`` of the first cell not
+    run because the submission's time budget was spent (empty if none).
+
+    traitlets gives each configurable a deep copy of its config values; a record copies to itself,
+    so the preprocessor nbgrader builds writes into the worker's own record.
+    """
+
+    def __init__(self):
+        self.failure: dict = {}
+        self.budget_spent: dict = {}
+
+    def __deepcopy__(self, memo):
+        return self
 
 
 def neutralised_source(why):
@@ -61,6 +74,8 @@ class GuardedExecute(Execute):
     #: the budget in seconds, for the message a cell past the deadline shows
     budget_seconds = Float(0).tag(config=True)
     notebook_name = Unicode("").tag(config=True)
+    #: where this attempt's failing cell and spent budget are written (see :class:`AttemptRecord`)
+    record = Instance(AttemptRecord, allow_none=True).tag(config=True)
 
     def preprocess(self, nb, resources=None, km=None):
         self._nb_name = (resources or {}).get("unique_key", "")
@@ -84,8 +99,8 @@ class GuardedExecute(Execute):
                 and time.time() >= self.deadline):
             why = (f"the submission used up its time budget of {self.budget_seconds:g} seconds "
                    "(all its cells together) before this cell")
-            if not BUDGET_SPENT:  # the first cell not run; the note names it
-                BUDGET_SPENT.update(notebook=self._nb_name, index=index)
+            if self.record is not None and not self.record.budget_spent:  # the first cell not run
+                self.record.budget_spent = {"notebook": self._nb_name, "index": index}
         original = cell.source
         if why is not None and cell.cell_type == "code":
             cell.source = neutralised_source(why)
@@ -100,8 +115,8 @@ class GuardedExecute(Execute):
                            "the request to stop")
             else:
                 why_now = f"it made the grader fail ({kind})"
-            LAST_FAILURE.clear()
-            LAST_FAILURE.update(notebook=self._nb_name, index=index, why=why_now)
+            if self.record is not None:
+                self.record.failure = {"notebook": self._nb_name, "index": index, "why": why_now}
             raise
         finally:
             cell.source = original

@@ -440,9 +440,9 @@ def grade_one(task):
         budget = budgets.submission_seconds(task.timeout, task.submission_timeout)
         while True:
             result.attempts += 1
-            execute.LAST_FAILURE.clear()
-            execute.BUDGET_SPENT.clear()
+            record = execute.AttemptRecord()
             c = _config(task, course, kcfg, neutralise)
+            c.GuardedExecute.record = record
             budgets.apply(c, budget, started_wall)
             api = NbGraderAPI(coursedir=CourseDirectory(config=c), config=c)
             res = api.autograde(assignment, student, force=True, create=True)
@@ -450,7 +450,7 @@ def grade_one(task):
             lap("autograde" if result.attempts == 1 else "regrade")
             if res["success"]:
                 break
-            fail = dict(execute.LAST_FAILURE)
+            fail = dict(record.failure)
             if (not fail or result.attempts >= MAX_ATTEMPTS
                     or str(fail["index"]) in neutralise.get(fail["notebook"], {})):
                 # no cell to blame (the disk filled up, the sandbox failed): the environment's fault,
@@ -465,8 +465,8 @@ def grade_one(task):
                 return result
             neutralise.setdefault(fail["notebook"], {})[str(fail["index"])] = fail["why"]
             result.neutralised.append(fail)
-        if execute.BUDGET_SPENT:
-            result.neutralised.append(dict(execute.BUDGET_SPENT, why=(
+        if record.budget_spent:
+            result.neutralised.append(dict(record.budget_spent, why=(
                 f"the submission used up its time budget of {budget:g} seconds, so this cell and the "
                 "cells after it were not run")))
         db_url = c.CourseDirectory.db_url
