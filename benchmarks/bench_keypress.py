@@ -277,6 +277,8 @@ def main(argv=None) -> int:
                         help="drive only the current path, not also the older one")
     parser.add_argument("--no-prompt", action="store_true",
                         help="skip the run on a server with the course's prompt kernel connection")
+    parser.add_argument("--prompt-only", action="store_true",
+                        help="drive only the server with the prompt kernel connection (the learner's lab)")
     args = parser.parse_args(argv)
     chromium = bs.find_chromium()
     if chromium is None:
@@ -289,8 +291,9 @@ def main(argv=None) -> int:
         browser = pw.chromium.launch(executable_path=chromium, args=bs.CHROMIUM_ARGS, headless=True)
         try:
             for name in args.explorers:
-                results[name] = run_explorer(browser, name, args.presses, not args.no_before)
-                if not args.no_prompt:
+                results[name] = ({} if args.prompt_only
+                                 else run_explorer(browser, name, args.presses, not args.no_before))
+                if args.prompt_only or not args.no_prompt:
                     results[name]["prompt"] = run_explorer(browser, name, args.presses, False, prompt=True)["now"]
         finally:
             browser.close()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.patches import Patch
+from matplotlib.path import Path
 
 from course.agency import AgencyProfile, summarize
 from course.formatting import format_fixed, format_percent, format_period
@@ -346,6 +347,27 @@ def describe_service_map(current: ServiceProfile, catalogue) -> str:
 
 
 # -- value stream against the agency stripe -------------------------------------
+class _Bars(PolyCollection):
+    """Bars of one colour and hatch, drawn as one compound path.
+
+    Agg rasterises a hatch pattern once per path it fills: the map's waits,
+    dotted, cost about 0.5 ms each, and as one path about as much as one
+    bar (3.4 ms down to 0.7 ms for a six-step map).  The pixels are the
+    same: a hatch is aligned to the canvas, not to the bar.  ``get_paths``
+    still gives one path per bar.
+    """
+
+    def draw(self, renderer):
+        paths = self._paths
+        if paths is None or len(paths) < 2:
+            return super().draw(renderer)
+        self._paths = [Path.make_compound_path(*paths)]
+        try:
+            return super().draw(renderer)
+        finally:
+            self._paths = paths
+
+
 @dataclass
 class ValueStreamArtists:
     ax: object
@@ -387,10 +409,10 @@ def draw_value_stream(ax, vsm: ValueStreamMap, profile: AgencyProfile) -> ValueS
     """
     stripe = draw_agency(ax, [profile], legend=False)
     waits, procs, held, ticks = _vsm_geometry(vsm)
-    w = PolyCollection(waits, facecolors="0.92", edgecolors="0.5", hatch="..", linewidths=0.5,
+    w = _Bars(waits, facecolors="0.92", edgecolors="0.5", hatch="..", linewidths=0.5,
                        label="Map: waiting")
-    p = PolyCollection(procs, facecolors="black", edgecolors="black", linewidths=0.5, label="Map: process step")
-    o = PolyCollection(held, facecolors="0.6", edgecolors="0.25", hatch="//", linewidths=0.5,
+    p = _Bars(procs, facecolors="black", edgecolors="black", linewidths=0.5, label="Map: process step")
+    o = _Bars(held, facecolors="0.6", edgecolors="0.25", hatch="//", linewidths=0.5,
                        label="Map: bed or chair held")
     tk = LineCollection(ticks, colors="black", linewidths=1.5)
     for c in (w, o, p, tk):
@@ -484,8 +506,13 @@ def update_value_stream(artists: ValueStreamArtists, vsm: ValueStreamMap, profil
     return artists
 
 
-def describe_value_stream(vsm: ValueStreamMap, profile: AgencyProfile) -> str:
-    cov = vsm.coverage(profile)
+def describe_value_stream(vsm: ValueStreamMap, profile: AgencyProfile, coverage=None) -> str:
+    """One plain-text sentence describing the value-stream figure.
+
+    ``coverage`` is ``vsm.coverage(profile)`` when the caller has it already
+    (an explorer computes it for its readout); otherwise it is computed here.
+    """
+    cov = vsm.coverage(profile) if coverage is None else coverage
     return (
         f"{vsm.name or 'The map'}: {len(vsm.steps)} steps over {_format_days(vsm.lead_time_days)}, "
         f"process cycle efficiency {format_percent(vsm.process_cycle_efficiency, 2)}; "

@@ -165,4 +165,4 @@ class ValueStreamExplorer(Explorer):
                                                    demand=self.demand.value))
                               + "<b>Where the patient's work falls</b> (days' worth)" + table(coverage_rows(cov)))
         plots.update_value_stream(self.artists, vsm, profile, xmax_days=self._shipped_days())
-        self._render(plots.describe_value_stream(vsm, profile))
+        self._render(plots.describe_value_stream(vsm, profile, coverage=cov))
