@@ -13,6 +13,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "fixtures", "grading"))
 import builders as B  # noqa: E402
+from course.grading.cells import grade_id  # noqa: E402
 
 pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
               pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")]
@@ -50,7 +51,7 @@ def _attack(paths):
 def _reorder(cells):
     """Move the first test cell above the answer it tests."""
     i = next(k for k, c in enumerate(cells)
-             if c["metadata"].get("nbgrader", {}).get("grade_id") == "test_squares")
+             if grade_id(c) == "test_squares")
     cells.insert(i - 1, cells.pop(i))
     return cells
 

@@ -34,6 +34,8 @@ from nbgrader.utils import is_grade, is_solution
 from traitlets import Unicode
 
 from course.answers import read_cell
+
+from .cells import hidden_region, is_task
 from course.assessment import Item, ItemSpecError, evaluate, seal
 
 __all__ = ["SealAnswerKeys", "GradeAnswersAsData", "read_check_cell", "is_data_exercise_config",
@@ -41,7 +43,6 @@ __all__ = ["SealAnswerKeys", "GradeAnswersAsData", "read_check_cell", "is_data_e
 
 #: Written above each sealed check line in the student version.
 SEAL_NOTE = "# (The long text in quotes is this question's check, sealed so that it does not show the answer.)"
-_HIDDEN = re.compile(r"^[ \t]*### BEGIN HIDDEN TESTS[ \t]*\n(.*?)^[ \t]*### END HIDDEN TESTS[ \t]*\n?", re.M | re.S)
 _CHECK_LINE = re.compile(r"^check\(\s*[\"'](\w+)[\"'].*$", re.M)
 _SELF_CHECK_LINE = re.compile(r"^(_ = )?self_check\(.*$", re.M)
 
@@ -74,8 +75,9 @@ def read_check_cell(source: str) -> tuple:
     if not m:
         return None, None, source
     qid = m.group(1)
-    hidden = _HIDDEN.search(source)
-    visible = _HIDDEN.sub("", source)
+    region = hidden_region()  # nbgrader's ClearHiddenTests delimiters
+    hidden = region.search(source)
+    visible = region.sub("", source)
     if not hidden:
         return qid, None, visible
     try:
@@ -127,7 +129,7 @@ class SealAnswerKeys(NbGraderPreprocessor):
             cell.source = _CHECK_LINE.sub(lambda _m: f'{SEAL_NOTE}\ncheck("{qid}", "{blob}")', cell.source, count=1)
             questions[qid] = item.points
         tutor = sum(float(c.metadata["nbgrader"].get("points", 0)) for c in nb.cells
-                    if c.get("metadata", {}).get("nbgrader", {}).get("task")
+                    if is_task(c)
                     or (c.cell_type == "markdown" and is_grade(c)))
         line = f"_ = self_check({json.dumps(questions)}, tutor_points={tutor:g})"
         for cell in nb.cells:

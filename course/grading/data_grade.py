@@ -25,6 +25,7 @@ from nbgrader import utils
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .answers_as_data import GradeAnswersAsData
+from .cells import grade_id, marks
 
 __all__ = ["AssignmentCells", "grade_notebook", "PutGrades"]
 
@@ -71,8 +72,7 @@ def _set_type(cell, cell_type):
 
 def _overwrite(nb, source, points):
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader")
-        gid = meta.get("grade_id") if isinstance(meta, dict) else None
+        meta, gid = marks(cell), grade_id(cell)
         if gid is None:
             continue
         if gid not in source:
@@ -100,7 +100,7 @@ def grade_notebook(nb, cells: AssignmentCells, name: str, resources: dict, relea
             cell.outputs, cell.execution_count = [], None
     source, points = cells.source.get(name, {}), cells.points.get(name, {})
     _overwrite(nb, source, points)
-    present = {c.get("metadata", {}).get("nbgrader", {}).get("grade_id") for c in nb.cells}
+    present = {grade_id(c) for c in nb.cells}
     for gid in points:
         if gid not in present and gid in source and source[gid][0] == "code":
             # a deleted check cell is put back from the gradebook (nbgrader's add_missing_cells)
@@ -110,8 +110,7 @@ def grade_notebook(nb, cells: AssignmentCells, name: str, resources: dict, relea
     GradeAnswersAsData(release_root=release_root).preprocess(nb, resources)
     grades, comments = {}, {}
     for cell in nb.cells:
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        gid = meta.get("grade_id")
+        meta, gid = marks(cell), grade_id(cell)
         if gid is None:
             continue
         if utils.is_grade(cell):
@@ -150,8 +149,7 @@ class PutGrades(NbGraderPreprocessor):
         return nb, resources
 
     def preprocess_cell(self, cell, resources, index):
-        meta = cell.get("metadata", {}).get("nbgrader", {})
-        gid = meta.get("grade_id")
+        meta, gid = marks(cell), grade_id(cell)
         if gid is None:
             return cell, resources
         if utils.is_solution(cell) or utils.is_task(cell):

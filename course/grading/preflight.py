@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import nbformat
 
+from .cells import grade_id
+
 __all__ = ["Preflight", "preflight", "match_notebook_name", "release_cells"]
 
 _COPY_RE = re.compile(
@@ -65,7 +67,7 @@ def release_cells(release_nb):
     """``[(grade_id, cell)]`` of the released notebook, in the instructor's order."""
     out = []
     for cell in release_nb.cells:
-        gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+        gid = grade_id(cell)
         if gid:
             out.append((gid, cell))
     return out
@@ -112,11 +114,9 @@ def _unsealed(source):
 def _gid(cell):
     """The cell's nbgrader ``grade_id``; ``"(malformed)"`` when it has nbgrader marks that make no sense."""
     meta = cell.get("metadata")
-    nbg = meta.get("nbgrader") if isinstance(meta, dict) else None
-    if nbg is None:
+    if not isinstance(meta, dict) or meta.get("nbgrader") is None:
         return None
-    gid = nbg.get("grade_id") if isinstance(nbg, dict) else None
-    return gid if isinstance(gid, str) else "(malformed)"
+    return grade_id(cell) or "(malformed)"
 
 
 def _repair(name, nb, release_nb, notes):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 
+from .cells import grade_id
 from .contracts import JournalEntry
 
 __all__ = ['Recorder', 'changed_cells', 'keep_unchanged_scores', 'changed_scores', 'write_audit', 'atomic_write', 'write_student_files', 'NO_SCRIPTS', 'no_scripts', 'feedback_html', 'neutralised_notes']
@@ -121,7 +122,7 @@ def neutralised_notes(result):
         if text:
             cells = json.loads(text)["cells"]
             if fail["index"] < len(cells):
-                gid = cells[fail["index"]].get("metadata", {}).get("nbgrader", {}).get("grade_id")
+                gid = grade_id(cells[fail["index"]])
                 if gid:
                     label += f" ({gid})"
         notes.append(f"{label} of {fail['notebook']} was not run and earned no points: "
