@@ -9,6 +9,7 @@ import html
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
@@ -28,12 +29,29 @@ pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 LINUX_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
 
 
-def _snoop(targets):
-    """An answer that lists every protected thing it can read, list or signal, then answers right
-    unless it found something (so a leak also costs the attacker the question's points)."""
+#: A SysV shared-memory key the snooping answer creates a segment under (it must go with the kernel).
+SHM_KEY = 0x636F7072
+
+
+def _snoop(targets, sockets=()):
+    """An answer that lists every protected thing it can read, list, signal or connect to, then
+    answers right unless it found something (so a leak also costs the attacker the question's
+    points). It also leaves a SysV shared-memory segment behind, which must go with the kernel."""
     return (
-        "import os, glob\n"
+        "import os, glob, socket, ctypes\n"
         "seen = []\n"
+        f"for address in {list(sockets)!r}:\n"
+        "    s = socket.socket(socket.AF_UNIX)\n"
+        "    try:\n"
+        "        s.connect(address)\n"
+        "        seen.append('socket ' + repr(address))\n"
+        "    except OSError:\n"
+        "        pass\n"
+        "    finally:\n"
+        "        s.close()\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        f"shm_id = libc.shmget({SHM_KEY}, 4096, 0o1000 | 0o666)  # IPC_CREAT\n"
+        "print('shm segment', shm_id)\n"
         f"for p in {targets!r}:\n"
         "    try:\n"
         "        if os.path.isdir(p):\n"
@@ -111,9 +129,46 @@ def _grade(course, clone, subs, out, *extra, env_extra=None):
     return proc
 
 
+def _listeners(base):
+    """Unix sockets outside the sandbox that anyone may connect to: one in the shared /tmp, one in
+    the abstract namespace. Returns (addresses, sockets, connections seen)."""
+    import threading
+    path = os.path.join(tempfile.gettempdir(), f"cg-listener-{os.getpid()}.sock")
+    abstract = f"\0cg-listener-{os.getpid()}"
+    socks, seen = [], []
+    for address in (path, abstract):
+        s = socket.socket(socket.AF_UNIX)
+        s.bind(address)
+        if address == path:
+            os.chmod(path, 0o777)
+        s.listen(4)
+        s.settimeout(0.2)
+        socks.append(s)
+
+    def accept(sock):
+        while sock.fileno() >= 0:
+            try:
+                conn, _ = sock.accept()
+                seen.append(sock.getsockname())
+                conn.close()
+            except OSError:
+                if sock.fileno() < 0:
+                    return
+
+    for s in socks:
+        threading.Thread(target=accept, args=(s,), daemon=True).start()
+    return [path, abstract], socks, seen
+
+
+def _sysv_keys():
+    with open("/proc/sysvipc/shm") as fh:
+        return {int(line.split()[0]) for line in fh.readlines()[1:] if line.strip()}
+
+
 @pytest.fixture(scope="module")
 def private_run():
     base, clone, course = _private_setup()
+    addresses, socks, connections = _listeners(base)
     subs, out = os.path.join(base, "subs"), os.path.join(base, "out")
     targets = [os.path.join(course, "solutions", "ps1", "ps1.ipynb"), os.path.join(course, "gradebook.db"),
                os.path.join(subs, "honest", "ps1", "ps1.ipynb"), os.path.join(out, "journal.jsonl"),
@@ -123,15 +178,19 @@ def private_run():
     B.write_nbgrader_layout(subs, {
         "honest": {"ps1.ipynb": B.notebook({"squares": USES_COURSE})},
         "blank": {"ps1.ipynb": B.notebook({"squares": "", "mean": "", "count_words": ""})},
-        "snoop": {"ps1.ipynb": B.notebook({"squares": _snoop(targets)})},
+        "snoop": {"ps1.ipynb": B.notebook({"squares": _snoop(targets, addresses)})},
         "spread": {"ps1.ipynb": B.notebook({"squares": SPREAD})},
         "userns": {"ps1.ipynb": B.notebook({"squares": USERNS_ANSWER})},
     })
-    proc = _grade(course, clone, subs, out, "--memory-mb", "1024")
     try:
+        proc = _grade(course, clone, subs, out, "--memory-mb", "1024")
         yield {"base": base, "clone": clone, "course": course, "subs": subs, "out": out, "proc": proc,
-               "rows": B.read_csv(out)}
+               "rows": B.read_csv(out), "connections": list(connections), "sysv_keys": _sysv_keys()}
     finally:
+        for s in socks:
+            s.close()
+        if os.path.exists(addresses[0]):
+            os.unlink(addresses[0])
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -159,6 +218,15 @@ def test_the_kernel_sees_nothing_outside_its_allow_list(private_run):
 
 def test_files_left_in_tmp_and_dev_shm_go_with_the_kernel(private_run):
     assert not os.path.exists("/tmp/left-behind") and not os.path.exists("/dev/shm/left-behind")
+
+
+def test_shared_memory_and_sockets_outside_are_out_of_reach(private_run):
+    """A SysV segment the kernel made goes with its IPC namespace, and unix sockets outside (a file in
+    the shared /tmp, an abstract one) cannot be reached: the listeners saw no connection."""
+    page = _feedback(private_run, "snoop")
+    assert "shm segment" in page and "shm segment -1" not in page, "the answer could not make its segment"
+    assert SHM_KEY not in private_run["sysv_keys"]
+    assert private_run["connections"] == []
 
 
 def test_the_report_names_the_sandbox_and_the_limits_that_were_active(private_run):
