@@ -263,3 +263,27 @@ def test_an_unusable_address_is_the_commands_own_error(tmp_path, address, words)
     assert proc.returncode == 2, proc.stderr
     assert words.format(port=port) in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_a_worker_whose_sandbox_cannot_import_the_assignment_grades_no_one(tmp_path, monkeypatch):
+    """A cluster worker runs the environment check itself, once per assignment and sandbox: a machine
+    whose sandbox cannot import what the assignment needs says so (and its students are tried again),
+    instead of giving each of them 0."""
+    import tempfile
+
+    from course.grading import cluster, envcheck, sandbox
+    scratch = tempfile.mkdtemp(prefix="cg-", dir=str(tmp_path))
+    os.chmod(scratch, 0o711)
+    release = tmp_path / "release"
+    release.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import module_on_no_machine\nx = 1")])
+    nbformat.write(nb, str(release / "ps9.ipynb"))
+    plan = sandbox.probe_sandbox(hides=(), scratch_root=scratch, memory_mb=1024, cpu_seconds=60)
+    problem = cluster._environment_problem(plan, scratch, str(release), 10, "digest-1")
+    assert "module_on_no_machine" in problem, problem
+
+    def must_not_run(*a, **k):
+        raise AssertionError("the check ran again for the same assignment and sandbox")
+    monkeypatch.setattr(envcheck, "check_environment", must_not_run)
+    assert cluster._environment_problem(plan, scratch, str(release), 10, "digest-1") == problem
+    assert cluster._environment_problem(None, scratch, str(release), 10, "digest-2") == ""

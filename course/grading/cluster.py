@@ -388,6 +388,19 @@ def _plan(limits, scratch_root):
     return _SCRATCH[key]
 
 
+def _environment_problem(plan, scratch_root, release_dir, timeout, digest):
+    """The coordinator's environment check (:mod:`.envcheck`), run once on this worker per assignment
+    and sandbox: a worker whose sandbox cannot import what the assignment needs would otherwise
+    give every student it grades 0. ``""`` when the check passes (or nothing runs code)."""
+    if plan is None:
+        return ""
+    key = ("environment", digest, plan.memory_mb, plan.cpu_seconds)
+    if key not in _SCRATCH:
+        from .envcheck import check_environment
+        _SCRATCH[key] = check_environment(plan, scratch_root, release_dir, timeout) or ""
+    return _SCRATCH[key]
+
+
 def _hold_for_tests(student):
     spec = os.environ.get(HOLD_ENV, "")
     sid, _, folder = spec.partition(":")
@@ -408,6 +421,10 @@ def grade_remote(task, blob):
         template_db, release_dir = _unpacked(blob)
         scratch = _scratch_root()
         plan = _plan(task.sandbox_limits, scratch)
+        problem = _environment_problem(plan, scratch, release_dir, task.timeout, blob["digest"])
+        if problem:  # this machine cannot grade the assignment: not the student's fault, tried again
+            return Result.failed(task, f"the grading machine {socket.gethostname()} cannot run this assignment "
+                                       f"({problem}); it will be graded again on the next run")
         local = task.replace(template_db=template_db, release_dir=release_dir, scratch_root=scratch,
                              plan=plan, bin_dir=os.path.dirname(sys.executable), sandbox_limits=None)
         _hold_for_tests(task.student_id)
