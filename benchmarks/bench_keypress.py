@@ -82,8 +82,8 @@ EXPLORERS = {
 # when the new image reached the page and when the frame that paints it began.
 _OBSERVER_JS = """
 ([root, row]) => {
-  const img0 = root.querySelector('figure img');
-  const box = img0.closest('.widget-html') || img0.parentElement.parentElement;
+  const img0 = root.querySelector('.course-figure img, figure img');
+  const box = img0.closest('.course-figure') || img0.closest('.widget-html') || img0.parentElement.parentElement;
   const st = window.__bench = {key: null, readout: null, last: img0.getAttribute('src'), records: []};
   const text = () => { const r = row.querySelector('.course-readout'); return r ? r.textContent : ''; };
   let shownText = text();
@@ -95,7 +95,7 @@ _OBSERVER_JS = """
     if (t !== shownText) { shownText = t; if (st.readout === null) { st.readout = performance.now(); } }
   }).observe(row, {childList: true, subtree: true, characterData: true});
   new MutationObserver(() => {
-    const img = box.querySelector('figure img');
+    const img = box.querySelector('img');
     if (!img || img.getAttribute('src') === st.last) { return; }
     st.last = img.getAttribute('src');
     const rec = {key: st.key, readout: st.readout, shown: performance.now(), painted: null, bytes: st.last.length,
@@ -150,6 +150,8 @@ _p.time_axis_end = (lambda needed_days, xmax_days=0.0: max(needed_days, xmax_day
 _p.AgencyArtists.dynamic = _p._old_dynamic if 'names' in OLD else _p._course_dynamic
 _p.AgencyArtists.layout_key = _p._old_key if 'names' in OLD else _p._course_key
 _r.figure_png = _r._png_pil if 'pil' in OLD else _r._course_png
+import course.explorers.base as _b  # the explorers call figure_png from there
+_b.figure_png = _r.figure_png
 """
 
 #: What each explorer did before the changes measured here (see _MODE).
@@ -230,7 +232,9 @@ def summarize(records, ktimes) -> dict:
         "k_n": len(ktimes), "k_median": med("total"),
         "k_p95": percentile([t["total"] for t in ktimes], 95) if ktimes else float("nan"),
         "k_draw": med("draw"), "k_png": med("png"), "k_send": med("send"),
-        "kb": statistics.median(r["bytes"] for r in records) / 1024,
+        # the PNG as the kernel sent it (binary), else the data URL the page received
+        "kb": (med("bytes") if ktimes and "bytes" in ktimes[0]
+               else statistics.median(r["bytes"] for r in records)) / 1024,
     }
 
 
@@ -249,7 +253,7 @@ def run_explorer(browser, name: str, presses: int, before: bool, prompt: bool = 
         page = context.new_page()
         bs.open_notebook(page, lab, lesson, f"b{uuid.uuid4().hex[:8]}")
         bs.run_all(page)
-        page.wait_for_selector(f".{css} figure img", state="attached")
+        page.wait_for_selector(f".{css} .course-figure img, .{css} figure img", state="attached")
         root = page.locator(f".{css}").first
         cls = {"agency": "AgencyExplorer", "service": "ServiceExplorer", "value_stream": "ValueStreamExplorer"}[name]
         results = {}
@@ -321,7 +325,7 @@ image:       key press to the new image in the page.   paint: from there to the 
 to k:        key press to the start of the explorer's callback in the kernel (page, server, kernel's queue).
 from k:      end of the callback to the new image in the page (kernel, server, widget manager, page).
 kernel:      the explorer's whole update in Python; draw (Agg), png (encoding) and send (to the widget)
-             are parts of it.   size: the image's data URL.
+             are parts of it.   size: the PNG the kernel sends (a data URL's length for an HTML figure).
 path:        now = the course as it is; before = the same page with the older drawing path switched back
              on: Pillow's PNG encoder (all explorers), the stripe's name redrawn on every step (agency,
              value stream), the time axis following every minute the map grows, a full redraw per step

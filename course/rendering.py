@@ -30,6 +30,9 @@ __all__ = [
     "png_rgb",
     "figure_png",
     "figure_html",
+    "png_html",
+    "png_size",
+    "description_html",
     "render_figure_html",
     "Blitter",
     "STATIC_NOTE",
@@ -118,9 +121,20 @@ def figure_html(fig: Figure, description: str, *, draw: bool = True, caption: bo
     >>> 'alt="An empty square."' in html_, "Figure description:" in html_
     (True, True)
     """
-    png = figure_png(fig, draw=draw, tight=tight, dpi=dpi)
+    return png_html(figure_png(fig, draw=draw, tight=tight, dpi=dpi), description, caption=caption)
+
+
+def png_html(png: bytes, description: str, *, caption: bool = True) -> str:
+    """PNG bytes as an HTML ``<figure>``: the image with ``description`` as alt text, and as a caption.
+
+    Examples
+    --------
+    >>> html_ = png_html(png_rgb(np.zeros((2, 3, 3), dtype=np.uint8)), "A black strip.")
+    >>> 'alt="A black strip."' in html_, 'width="3" height="2"' in html_
+    (True, True)
+    """
     data = base64.b64encode(png).decode("ascii")
-    width, height = struct.unpack(">II", png[16:24])  # from the PNG's header
+    width, height = png_size(png)
     text = html.escape(description, quote=True)
     cap = (f'<figcaption class="course-figure-description"><b>Figure description:</b> {text}</figcaption>'
            if caption else "")
@@ -128,6 +142,23 @@ def figure_html(fig: Figure, description: str, *, draw: bool = True, caption: bo
     # replaces the old one in place, without the page moving twice
     return (f'<figure style="margin:0"><img src="data:image/png;base64,{data}" alt="{text}" '
             f'width="{width}" height="{height}" style="max-width:100%;height:auto"/>{cap}</figure>')
+
+
+def png_size(png: bytes) -> tuple:
+    """(width, height) in pixels, from a PNG's header."""
+    return struct.unpack(">II", png[16:24])
+
+
+def description_html(description: str) -> str:
+    """A live figure's visible description, which also carries its alt text.
+
+    An explorer sends its figure as an image widget (binary PNG, no base64)
+    that has no alt attribute of its own: :data:`ACCESSIBILITY_JS` copies
+    ``data-alt`` onto the image beside it.
+    """
+    text = html.escape(description, quote=True)
+    return (f'<p class="course-figure-description" data-alt="{text}" style="margin:2px 0">'
+            f"<b>Figure description:</b> {text}</p>")
 
 
 #: The name the explorers have used; the same function.
@@ -213,6 +244,8 @@ def static_bundle(widget_bundle: dict, image_html: str) -> dict:
 #   after the description and its aria-valuetext is the readout's text.
 # * ``.course-live`` elements (summaries, notes, the figure's description) become
 #   polite live regions.
+# * A live figure (``.course-figure``: an image widget and its description) gets
+#   role="figure" and its image the description as alt text.
 # * Disabled controls leave the Tab order (tabindex -1) and come back when enabled.
 # * A 3 px focus ring (WCAG 2.2 focus appearance) on every control in an explorer.
 # * When a widget loses its kernel (ipywidgets adds ``jupyter-widgets-disconnected``
@@ -265,6 +298,13 @@ ACCESSIBILITY_JS = """
     root.querySelectorAll('.course-control').forEach(syncControl);
     root.querySelectorAll('.widget-slider').forEach(fixSliderDisabled);
     root.querySelectorAll('button, select, input').forEach(syncDisabled);
+    root.querySelectorAll('.course-figure').forEach(function (fig) {
+      var img = fig.querySelector('img');
+      var desc = fig.querySelector('.course-figure-description');
+      var alt = desc ? desc.getAttribute('data-alt') : null;
+      if (img && alt !== null && img.getAttribute('alt') !== alt) { img.setAttribute('alt', alt); }
+      if (fig.getAttribute('role') !== 'figure') { fig.setAttribute('role', 'figure'); }
+    });
     root.querySelectorAll('.course-live').forEach(function (el) {
       if (el.getAttribute('aria-live') !== 'polite') { el.setAttribute('aria-live', 'polite'); }
     });

@@ -302,8 +302,9 @@ def test_update_timing_is_off_unless_asked_for(monkeypatch):
     ex.baseline.value, ex.trend.value = 0.5, 0.1
     assert len(ex.timings) == 3
     last = ex.timings[-1]
-    assert set(last) == {"at", "draw", "png", "send", "total"}
+    assert set(last) == {"at", "draw", "png", "send", "total", "bytes"}
     assert 0 < last["draw"] + last["png"] + last["send"] <= last["total"]
+    assert last["bytes"] == len(ex.image.value)
 
 
 # -- values the page snapped ---------------------------------------------------------------------

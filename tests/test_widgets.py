@@ -182,10 +182,30 @@ def test_value_stream_explorer_shows_how_long_a_step_holds_a_bed():
 
 
 def test_figures_carry_alt_text():
+    """Does each figure carry its description as alt text: for the live image and in the saved figure?"""
+    import html as html_
+
     for ex in (AgencyExplorer(), ServiceExplorer(), ValueStreamExplorer()):
-        html = ex.image.value
-        assert 'alt="' in html and 'alt=""' not in html
-        assert "Figure description:" in html
+        assert len(ex.description) > 20
+        escaped = html_.escape(ex.description, quote=True)
+        # the live image's alt text comes from the description beside it (see rendering.ACCESSIBILITY_JS)
+        assert f'data-alt="{escaped}"' in ex.figure_description.value
+        assert "Figure description:" in ex.figure_description.value
+        assert "course-figure" in ex.figure_box._dom_classes and ex.image in ex.figure_box.children
+        saved = ex.figure_html()
+        assert f'alt="{escaped}"' in saved and "Figure description:" in saved
+
+
+def test_figure_is_sent_as_binary_png_with_its_size():
+    """Does the live figure reach the page as PNG bytes (no base64), with its pixel size as width and height?"""
+    ex = ValueStreamExplorer()
+    data = bytes(ex.image.value)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and ex.image.format == "png"
+    drawn = np.asarray(ex.figure.canvas.buffer_rgba())
+    assert (ex.image.width, ex.image.height) == (str(drawn.shape[1]), str(drawn.shape[0]))
+    before = data
+    ex.process_minutes.value = ex.process_minutes.value + 30
+    assert bytes(ex.image.value) != before
 
 
 @pytest.mark.parametrize("make, message", [
@@ -398,7 +418,8 @@ def test_the_figure_png_holds_exactly_the_drawn_pixels(make):
 
     ex = make()
     drawn = np.asarray(ex.figure.canvas.buffer_rgba())[..., :3]
-    data = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', ex.image.value).group(1))
+    data = base64.b64decode(re.search(r'src="data:image/png;base64,([^"]+)"', ex.figure_html()).group(1))
+    assert data == bytes(ex.image.value)
     img = Image.open(io.BytesIO(data))
     img.load()
     assert img.format == "PNG" and img.mode == "RGB" and img.size == (drawn.shape[1], drawn.shape[0])

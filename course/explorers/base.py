@@ -45,8 +45,8 @@ from matplotlib.figure import Figure
 
 from course.answers import format_answer
 from course.formatting import format_number, format_percent, format_signed
-from course.rendering import (ACCESSIBILITY_JS, RESTART_NOTE, STATIC_NOTE, Blitter, figure_html, static_bundle,
-                              static_html)
+from course.rendering import (ACCESSIBILITY_JS, RESTART_NOTE, STATIC_NOTE, Blitter, description_html, figure_png,
+                              png_html, png_size, static_bundle, static_html)
 
 __all__ = ["Explorer", "table", "notes_html", "near", "clean_value", "STYLE", "WIDE", "TIMINGS_ENV",
            "timed_explorers"]
@@ -291,7 +291,7 @@ class Explorer:
         self._sliders = []  # held in step while suspended (see :meth:`suspended`)
         # one dict per update: when it began ("at", milliseconds since 1970), how long the whole callback
         # took ("total", ms) and, within it, the Agg draw, the PNG encoding and handing the image to the
-        # widget ("draw", "png", "send", ms); None (the default) records nothing
+        # widget ("draw", "png", "send", ms), and the PNG's size ("bytes"); None (the default) records nothing
         self.timings = [] if os.environ.get(TIMINGS_ENV, "") not in ("", "0") else None
         self._phases = None
         if self.timings is not None:
@@ -300,8 +300,14 @@ class Explorer:
         self.figure = Figure(figsize=self._figsize, dpi=90, layout="constrained")
         self.blitter = Blitter(self.figure)
         self.ax = self.figure.add_subplot()
-        self.image = W.HTML(layout=W.Layout(width="100%"))
-        self.image.add_class("course-live")
+        # the figure goes to the page as binary PNG (no base64, no HTML to parse again), its description
+        # beside it; the accessibility script gives the image that description as its alt text
+        self.image = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
+        self.image.add_class("course-figure-image")
+        self.figure_description = W.HTML(layout=W.Layout(width="100%"))
+        self.figure_description.add_class("course-live")
+        self.figure_box = W.VBox([self.image, self.figure_description], layout=W.Layout(width="100%"))
+        self.figure_box.add_class("course-figure")
         self.readout = W.HTML(layout=W.Layout(max_width="520px"))
         self.readout.add_class("course-live")
         self.note = W.HTML(layout=W.Layout(max_width="660px"))
@@ -388,7 +394,7 @@ class Explorer:
         """The explorer's page: controls beside the readouts (wrapping below on narrow pages), notes, figure."""
         top = W.Box([controls, side], layout=W.Layout(display="flex", flex_flow="row wrap",
                                                        align_items="flex-start", width="100%"))
-        ui = W.VBox([top, self.note, *above_figure, self.image, self.restart_note, *self._answer_widgets(),
+        ui = W.VBox([top, self.note, *above_figure, self.figure_box, self.restart_note, *self._answer_widgets(),
                      self.error])
         ui.add_class("course-explorer")
         ui.add_class(self.css_class)
@@ -555,29 +561,42 @@ class Explorer:
         self.blitter.draw(self.artists)
 
     def _render(self, description: str) -> None:
-        self.description = description
-        if self._phases is None:
-            self._draw()
-            self.image.value = figure_html(self.figure, description, draw=False)
-            return
-        t0 = time.perf_counter()
+        """Draw the figure and send it: its description first (it carries the alt text), then the PNG."""
+        timing = self._phases is not None
+        if timing:
+            t0 = time.perf_counter()
         self._draw()
-        t1 = time.perf_counter()
-        page = figure_html(self.figure, description, draw=False)
-        t2 = time.perf_counter()
-        self.image.value = page
-        t3 = time.perf_counter()
-        self._phases.update(draw=(t1 - t0) * 1000, png=(t2 - t1) * 1000, send=(t3 - t2) * 1000)
+        if timing:
+            t1 = time.perf_counter()
+        png = figure_png(self.figure, draw=False)
+        if timing:
+            t2 = time.perf_counter()
+        if description != self.description or not self.figure_description.value:
+            self.figure_description.value = description_html(description)
+        self.description = description
+        width, height = (str(n) for n in png_size(png))
+        with self.image.hold_sync():  # one message: the pixels and, when they change, the size
+            if (self.image.width, self.image.height) != (width, height):
+                self.image.width, self.image.height = width, height
+            self.image.value = png
+        if timing:
+            t3 = time.perf_counter()
+            self._phases.update(draw=(t1 - t0) * 1000, png=(t2 - t1) * 1000, send=(t3 - t2) * 1000,
+                                bytes=len(png))
+
+    def figure_html(self) -> str:
+        """The figure as it is now, as an HTML ``<figure>`` with alt text and caption (for a saved notebook)."""
+        return png_html(self.image.value, self.description)
 
     def static_html(self) -> str:
         """What a saved notebook shows before this cell has run: the figure, its description, and what to do."""
-        return static_html(self.image.value)
+        return static_html(self.figure_html())
 
     def _ipython_display_(self):
         from IPython.display import display
 
         # The live controls where widgets can run; elsewhere (a notebook opened before running it, or
         # a viewer without a kernel) the figure as it starts, instead of a "VBox(...)" text.
-        display(static_bundle(self.ui._repr_mimebundle_(), self.image.value), raw=True)
+        display(static_bundle(self.ui._repr_mimebundle_(), self.figure_html()), raw=True)
         js = ACCESSIBILITY_JS + (_ANSWER_CLICKS_JS if self.answer_box is not None else "")
         display({"application/javascript": js, "text/plain": ""}, raw=True)

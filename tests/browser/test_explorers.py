@@ -65,9 +65,9 @@ def table(root) -> dict:
 
 
 def figure(root) -> dict:
-    img = root.locator("figure img").first
+    img = root.locator(".course-figure img").first
     return {"src": img.get_attribute("src"), "alt": img.get_attribute("alt"),
-            "caption": " ".join(root.locator("figcaption.course-figure-description").first.inner_text().split())}
+            "caption": " ".join(root.locator(".course-figure .course-figure-description").first.inner_text().split())}
 
 
 # -- the model's answers -----------------------------------------------------------------
@@ -183,7 +183,7 @@ def session(request, module_page, lab):
     notebook = bs.notebook_showing(kind.cls.__name__)
     bs.open_notebook(module_page, lab, notebook, f"x{request.param}")
     bs.run_all(module_page)
-    module_page.wait_for_selector(f"{kind.root} figure img", state="attached")
+    module_page.wait_for_selector(f"{kind.root} .course-figure img", state="attached")
     root = module_page.locator(kind.root).first
     root.scroll_into_view_if_needed()
     module_page.console_errors.clear()
@@ -387,4 +387,4 @@ def test_figure_has_a_text_description(session):
     fig = figure(session.root)
     assert fig["alt"] and fig["alt"].strip(), "figure without alt text"
     assert fig["caption"] == f"Figure description: {fig['alt']}", fig["caption"]
-    assert session.root.locator("figcaption.course-figure-description").first.is_visible()
+    assert session.root.locator(".course-figure .course-figure-description").first.is_visible()

@@ -78,7 +78,7 @@ def test_lesson_runs_cleanly_in_jupyterlab(lesson, page, lab, workspace, artifac
     if n_explorers:
         page.wait_for_function(
             f"() => Array.from(document.querySelectorAll({EXPLORER_ROOTS!r}))"
-            ".every(r => r.querySelector('img') && r.querySelector('figcaption'))")
+            ".every(r => r.querySelector('.course-figure img') && r.querySelector('.course-figure-description'))")
     name = Path(lesson).stem
     page.screenshot(path=str(artifacts / f"lesson-{name}.png"), full_page=True)
     bs.count("screenshots")
@@ -100,9 +100,9 @@ def test_lesson_runs_cleanly_in_jupyterlab(lesson, page, lab, workspace, artifac
             problems.append(f"figure {i + 1} has no alt text: {img.evaluate('e => e.outerHTML')[:120]}")
     for i in range(n_explorers):
         root = page.locator(EXPLORER_ROOTS).nth(i)
-        caption = root.locator("figcaption.course-figure-description")
+        caption = root.locator(".course-figure .course-figure-description")
         if caption.count() != 1 or not caption.inner_text().strip():
-            problems.append(f"explorer {i + 1} has no figure description (figcaption)")
+            problems.append(f"explorer {i + 1} has no figure description")
 
     results = _axe().run(page, context=LAB_AXE_CONTEXT)
     bs.count("axe_pages")
