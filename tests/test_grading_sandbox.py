@@ -29,6 +29,9 @@ pytestmark = [pytest.mark.filterwarnings("ignore::DeprecationWarning"),
 LINUX_ROOT = sys.platform.startswith("linux") and os.geteuid() == 0
 
 
+#: The files the snooping answer leaves in /tmp and /dev/shm (named for this test run, so that a file
+#: some other program left under a fixed name cannot fail the test).
+LEFT_BEHIND = f"left-behind-{os.getpid()}"
 #: A SysV shared-memory key the snooping answer creates a segment under (it must go with the kernel).
 SHM_KEY = 0x636F7072
 
@@ -67,8 +70,8 @@ def _snoop(targets, sockets=()):
         "            seen.append(d + '/cmdline')\n"
         "    except Exception:\n"
         "        pass\n"
-        "open('/tmp/left-behind', 'w').write('x')\n"
-        "open('/dev/shm/left-behind', 'w').write('x')\n"
+        f"open('/tmp/{LEFT_BEHIND}', 'w').write('x')\n"
+        f"open('/dev/shm/{LEFT_BEHIND}', 'w').write('x')\n"
         "print('seen:', seen)\n"
         "def squares(n):\n"
         "    return seen or [i * i for i in range(1, n + 1)]\n")
@@ -217,7 +220,8 @@ def test_the_kernel_sees_nothing_outside_its_allow_list(private_run):
 
 
 def test_files_left_in_tmp_and_dev_shm_go_with_the_kernel(private_run):
-    assert not os.path.exists("/tmp/left-behind") and not os.path.exists("/dev/shm/left-behind")
+    assert "shm segment" in _feedback(private_run, "snoop"), "the answer did not run"
+    assert not os.path.exists(f"/tmp/{LEFT_BEHIND}") and not os.path.exists(f"/dev/shm/{LEFT_BEHIND}")
 
 
 def test_shared_memory_and_sockets_outside_are_out_of_reach(private_run):
