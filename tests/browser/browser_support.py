@@ -133,6 +133,10 @@ class LabServer:
                 self.process.wait(timeout=10)
 
 
+#: The configuration of the learner's JupyterLab (what ``python3 run.py lab`` adds).
+LEARNER_CONFIG = REPO / "jupyter-config" / "learner"
+
+
 def start_lab(root: Path, home: Path) -> LabServer:
     """Start JupyterLab from this environment on a free loopback port and wait until it answers."""
     settings = home / "user-settings"
@@ -145,13 +149,11 @@ def start_lab(root: Path, home: Path) -> LabServer:
     tracker.parent.mkdir(parents=True, exist_ok=True)
     # Start the notebook's own kernel without asking ("Select Kernel" dialog).
     tracker.write_text(json.dumps({"windowingMode": "none", "autoStartDefaultKernel": True}))
-    # What students get: nbgrader's instructor tools switched off (see the course's deployment notes).
-    page_config = home / "config" / "labconfig" / "page_config.json"
-    page_config.parent.mkdir(parents=True, exist_ok=True)
-    page_config.write_text(json.dumps({"disabledExtensions": {
-        "@jupyter/nbgrader:formgrader": True, "@jupyter/nbgrader:create-assignment": True}}))
     (home / "workspaces").mkdir(exist_ok=True)
     env = dict(os.environ)
+    # The learner's lab, as `python3 run.py lab` starts it: the course's learner configuration
+    # (nbgrader's instructor and exchange tools switched off, the prompt kernel connection).
+    env["JUPYTER_CONFIG_PATH"] = str(LEARNER_CONFIG) + os.pathsep + env.get("JUPYTER_CONFIG_PATH", "")
     env.update(
         JUPYTER_CONFIG_DIR=str(home / "config"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
