@@ -49,32 +49,27 @@ def _bad(name, allowed, value):
     return exc
 
 
-def _integer(name, value, low, allowed):
-    if isinstance(value, bool):
-        raise _bad(name, allowed, value)
+def _number(name, value, allowed, parse, types, ok):
+    """``value`` (or its text, read with ``parse``) when it is one of ``types`` and ``ok(value)``;
+    else the error naming ``name``, what is ``allowed`` and the value as it was given."""
     given = value
     if isinstance(value, str):
         try:
-            value = int(value.strip())
+            value = parse(value.strip())
         except ValueError:
             raise _bad(name, allowed, given) from None
-    if not isinstance(value, int) or value < low:
+    if isinstance(value, bool) or not isinstance(value, types) or not ok(value):
         raise _bad(name, allowed, given)
     return value
 
 
+def _integer(name, value, low, allowed):
+    return _number(name, value, allowed, int, int, lambda v: v >= low)
+
+
 def _seconds(name, value):
-    allowed = "a number of seconds in (0, inf)"
-    if isinstance(value, bool):
-        raise _bad(name, allowed, value)
-    given = value
-    if isinstance(value, str):
-        try:
-            value = float(value.strip())
-        except ValueError:
-            raise _bad(name, allowed, given) from None
-    if not isinstance(value, (int, float)) or not 0 < value < float("inf"):
-        raise _bad(name, allowed, given)
+    value = _number(name, value, "a number of seconds in (0, inf)", float, (int, float),
+                    lambda v: 0 < v < float("inf"))
     return int(value) if float(value).is_integer() else float(value)
 
 
