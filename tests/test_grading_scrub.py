@@ -146,15 +146,11 @@ def _render(nb):
     """A feedback page rendered as the grader renders it (its own exporter and template)."""
     from nbgrader import utils
 
-    from course.grading.data_grade import PutGrades
-    from course.grading.worker import _feedback_exporter
+    from course.grading.worker import render_data_feedback
 
-    exporter = _feedback_exporter(Config(), grades_from=PutGrades)
     grades = {c.metadata["nbgrader"]["grade_id"]: {"auto_score": 1.0, "max_score": 1.0}
               for c in nb.cells if utils.is_grade(c)}
-    resources = {"unique_key": "ps1", "output_files_dir": "ps1_files", "nbgrader": {
-        "student": "s", "assignment": "ps1", "notebook": "ps1", "grades": {"grades": grades, "comments": {}}}}
-    return exporter.from_notebook_node(copy.deepcopy(nb), resources=resources)[0]
+    return render_data_feedback(Config(), copy.deepcopy(nb), "ps1", "s", "ps1", {"grades": grades, "comments": {}})
 
 
 @pytest.fixture(scope="module")

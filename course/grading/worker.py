@@ -200,12 +200,8 @@ def _grade_as_data(task, result, lap):
         result.feedback = {}
         if task.feedback:
             try:
-                exporter = _data_feedback_exporter(task.config)
                 for name, nb in graded_nbs.items():
-                    resources = {"unique_key": name, "output_files_dir": f"{name}_files",
-                                 "nbgrader": {"student": student, "assignment": assignment, "notebook": name,
-                                              "grades": result.grades[name]}}
-                    page, _ = exporter.from_notebook_node(nb, resources=resources)
+                    page = render_data_feedback(task.config, nb, name, student, assignment, result.grades[name])
                     result.feedback[name] = _scrubbed(mark_pending(page, result.grades[name]["grades"]), task)
             except Exception as exc:  # no feedback is no reason to lose the grade
                 result.feedback = {}
@@ -216,6 +212,16 @@ def _grade_as_data(task, result, lap):
     except Exception as exc:  # a grader bug must not stop the other students
         result.status, result.retry, result.error = "error", True, f"{type(exc).__name__}: {exc}"[:300]
         return result
+
+
+def render_data_feedback(config, nb, name, student, assignment, grades):
+    """The feedback page of notebook ``name`` of an answers-as-data exercise, as rendered before it is
+    scrubbed: nbgrader's feedback exporter, with ``grades`` (what :func:`~.data_grade.grade_notebook`
+    returned for it) in place of a gradebook. ``nb`` is changed in place."""
+    resources = {"unique_key": name, "output_files_dir": f"{name}_files",
+                 "nbgrader": {"student": student, "assignment": assignment, "notebook": name, "grades": grades}}
+    page, _ = _data_feedback_exporter(config).from_notebook_node(nb, resources=resources)
+    return page
 
 
 def _data_feedback_exporter(config):
