@@ -315,11 +315,6 @@ def _feedback(task, course, db_url, student, assignment):
     return out
 
 
-def _task_field(task, name):
-    """A field of ``task``: a dict of the grade command's, or an object with the same attributes."""
-    return task[name] if isinstance(task, dict) else getattr(task, name)
-
-
 def _hidden_text(task):
     """The hidden tests' lines of the task's assignment, compiled for :func:`.scrub.scrub_page`.
 
@@ -328,7 +323,7 @@ def _hidden_text(task):
     student's notebook. A worker that has the template gradebook only (a cluster worker) reads
     the same cells from it: nbgrader saves each cell there before it clears the hidden tests.
     """
-    template_db, assignment = _task_field(task, "template_db"), _task_field(task, "assignment")
+    template_db, assignment = task.template_db, task.assignment
     cached = _STATE.get("hidden")
     if cached is not None and cached[0] == (template_db, assignment):
         return cached[1]
@@ -346,7 +341,7 @@ def _hidden_text(task):
             notebooks = [nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c.source)
                                                          for c in nb.source_cells])
                          for nb in gb.find_assignment(assignment).notebooks]
-    hidden = HiddenText.from_lines(hidden_test_lines(notebooks, _task_field(task, "config")))
+    hidden = HiddenText.from_lines(hidden_test_lines(notebooks, task.config))
     _STATE["hidden"] = ((template_db, assignment), hidden)
     return hidden
 
