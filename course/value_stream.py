@@ -543,12 +543,18 @@ class ValueStreamMap:
             )
         start = check_real(start_days, "start_days", "coverage", low=-1e9, high=1e9)
         horizon = params.horizon_days
-        in_steps = step_days = in_waits = in_occupancy = 0.0
+        kinds, spans = [], []
         for kind, _step, a, b in self.intervals_days(start):
             a, b = max(a, 0.0), min(b, horizon)
-            if b <= a:
-                continue
-            pat = _integral(params, a, b)
+            if b > a:
+                kinds.append(kind)
+                spans.append((a, b))
+        map_end = start + self.lead_time_days
+        spans.append((0.0, min(max(start, 0.0), horizon)))  # before the map
+        spans.append((min(max(map_end, 0.0), horizon), horizon))  # after it
+        *parts, before, after = _integrals(params, spans)
+        in_steps = step_days = in_waits = in_occupancy = 0.0
+        for kind, (a, b), pat in zip(kinds, spans, parts):
             if kind == "process":
                 in_steps += pat
                 step_days += b - a
@@ -556,9 +562,6 @@ class ValueStreamMap:
                 in_waits += pat
             else:
                 in_occupancy += pat
-        map_end = start + self.lead_time_days
-        before = _integral(params, 0.0, min(max(start, 0.0), horizon))
-        after = _integral(params, min(max(map_end, 0.0), horizon), horizon)
         # the parts tile the stripe, so their sum is the patient's work over all of it
         total_patient = before + in_steps + in_occupancy + in_waits + after
         return MapCoverage(
@@ -575,12 +578,12 @@ class ValueStreamMap:
 
 
 def _integral(params, a: float, b: float) -> float:
-    """Integral of the patient's share over [a, b] days (trapezoid on a grid
-    that includes every episode boundary inside the interval)."""
-    from course.agency import patient_share
+    """Integral of the patient's share over [a, b] days (see :func:`_integrals`)."""
+    return _integrals(params, [(a, b)])[0]
 
-    if b <= a:
-        return 0.0
+
+def _grid(params, a: float, b: float) -> np.ndarray:
+    """Times on [a, b] for the trapezoid rule: an even grid plus every episode boundary inside."""
     pts = [np.linspace(a, b, 257)]
     for ep in params.episodes:
         for x in (ep.start_days, ep.end_days):
@@ -593,9 +596,30 @@ def _integral(params, a: float, b: float) -> float:
         inside = np.linspace(max(a, ep.start_days), min(b, ep.end_days), 9)
         if inside[-1] > inside[0]:
             pts.append(inside)
-    t = np.unique(np.concatenate(pts))
-    y = patient_share(params, t)
-    return float(np.sum((y[1:] + y[:-1]) * np.diff(t)) / 2)
+    return np.unique(np.concatenate(pts))
+
+
+def _integrals(params, spans) -> list:
+    """Integrals of the patient's share over each (a, b) of ``spans`` (0.0 where b <= a).
+
+    Each uses the trapezoid rule on its own grid (:func:`_grid`); the share is
+    evaluated once for all of them together, which gives the same numbers as
+    one interval at a time.
+    """
+    from course.agency import patient_share
+
+    grids = [_grid(params, a, b) if b > a else None for a, b in spans]
+    live = [g for g in grids if g is not None]
+    shares = patient_share(params, np.concatenate(live)) if live else None
+    out, k = [], 0
+    for t in grids:
+        if t is None:
+            out.append(0.0)
+            continue
+        y = shares[k:k + len(t)]
+        k += len(t)
+        out.append(float(np.sum((y[1:] + y[:-1]) * np.diff(t)) / 2))
+    return out
 
 
 def load_example_maps() -> dict:
