@@ -25,6 +25,7 @@ from matplotlib.path import Path
 
 from course.agency import AgencyProfile, summarize
 from course.formatting import format_fixed, format_percent, format_period
+from course.rendering import StampedText
 from course.services import ServiceProfile, classify, PRODUCT_LIKE_AT, PURE_AT
 from course.value_stream import ValueStreamMap
 
@@ -430,10 +431,15 @@ def draw_value_stream(ax, vsm: ValueStreamMap, profile: AgencyProfile) -> ValueS
         Patch(facecolor=PROFESSIONAL_COLOUR, hatch=PROFESSIONAL_HATCH, label="Professional agency"),
     ], loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=3, frameon=False, fontsize=9)
     art = ValueStreamArtists(ax, w, p, tk, stripe, o)
-    art.step_numbers = [ax.text(0, _MAP_ROW[1] + 0.07, str(i + 1), ha="center", va="bottom", fontsize=8)
-                        for i in range(len(vsm.steps))]
+    art.step_numbers = [_step_number(ax, str(i + 1)) for i in range(len(vsm.steps))]
     _number_steps(art, vsm)
     return art
+
+
+def _step_number(ax, label: str) -> StampedText:
+    """One step's number above the map bar; it moves on every slider step, so it is stamped, not laid out again."""
+    return ax.add_artist(StampedText(0, _MAP_ROW[1] + 0.07, label, ha="center", va="bottom", fontsize=8,
+                                     clip_on=False))
 
 
 def _number_steps(artists: ValueStreamArtists, vsm: ValueStreamMap) -> None:
@@ -446,7 +452,7 @@ def _number_steps(artists: ValueStreamArtists, vsm: ValueStreamMap) -> None:
     gap = (x1 - x0) * 0.025  # about two digits' width at the lesson's size
     starts = vsm.step_starts_days()
     while len(artists.step_numbers) < len(starts):
-        artists.step_numbers.append(ax.text(0, _MAP_ROW[1] + 0.07, "", ha="center", va="bottom", fontsize=8))
+        artists.step_numbers.append(_step_number(ax, ""))
     last = -np.inf
     for i, t in enumerate(artists.step_numbers):
         if i >= len(starts):
