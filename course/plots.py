@@ -25,7 +25,7 @@ from matplotlib.path import Path
 
 from course.agency import AgencyProfile, summarize
 from course.formatting import format_fixed, format_percent, format_period
-from course.rendering import StampedText
+from course.rendering import StampedAnnotation, StampedText
 from course.services import ServiceProfile, classify, PRODUCT_LIKE_AT, PURE_AT
 from course.value_stream import ValueStreamMap
 
@@ -275,8 +275,10 @@ def draw_service_map(ax, catalogue, current: ServiceProfile) -> ServiceMapArtist
                 style="italic")
     x, y = _service_xy(current)
     star = ax.scatter([x], [y], marker="*", s=260, color="black", zorder=5, label="This service")
-    note = ax.annotate(current.name, (x, y), xytext=(10, 10), fontsize=9, fontweight="bold", textcoords="offset points",
-                       annotation_clip=False)
+    # the label moves with the star on every slider step: stamped, not laid out again (rendering.StampedText)
+    note = StampedAnnotation(current.name, (x, y), xytext=(10, 10), fontsize=9, fontweight="bold",
+                             textcoords="offset points", annotation_clip=False, clip_on=False)
+    ax.add_artist(note)
     note.set_in_layout(False)
     ticks = [1 / 1440 * 15, 1 / 24, 1, 30, 365, 3650]
     ax.set_xticks(np.log10(ticks))

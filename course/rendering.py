@@ -28,7 +28,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.text import Text
+from matplotlib.text import Annotation, Text
 
 __all__ = [
     "png_rgb",
@@ -40,6 +40,7 @@ __all__ = [
     "render_figure_html",
     "Blitter",
     "StampedText",
+    "StampedAnnotation",
     "STATIC_NOTE",
     "RESTART_NOTE",
     "static_html",
@@ -244,8 +245,18 @@ class StampedText(Text):
     ...     canvas.draw(); first = np.asarray(canvas.buffer_rgba()).astype(int)
     ...     canvas.draw(); return first, np.asarray(canvas.buffer_rgba()).astype(int)
     >>> (plain, _), (first, again) = pixels(Text), pixels(StampedText)
-    >>> int(abs(first - plain).max()) <= 1, int(abs(again - plain).max()) <= 1, int((plain < 255).sum()) > 20
-    (True, True, True)
+    >>> int(abs(first - plain).max()), int(abs(again - plain).max()), int((plain < 255).sum()) > 20
+    (0, 0, True)
+
+    and where it has moved since, from the image made at its first place:
+
+    >>> fig = Figure(figsize=(1, 1), dpi=90); canvas = FigureCanvasAgg(fig)
+    >>> label = fig.add_artist(StampedText(0.5, 0.5, "3", ha="center")); canvas.draw()
+    >>> label.set_x(0.2); canvas.draw(); moved = np.asarray(canvas.buffer_rgba()).astype(int)
+    >>> fig = Figure(figsize=(1, 1), dpi=90); canvas = FigureCanvasAgg(fig)
+    >>> _ = fig.add_artist(Text(0.2, 0.5, "3", ha="center")); canvas.draw()
+    >>> int(abs(moved - np.asarray(canvas.buffer_rgba()).astype(int)).max())
+    0
     """
 
     _stamps: dict = {}
@@ -269,22 +280,28 @@ class StampedText(Text):
         key = self._stamp_key(renderer)
         if key is None:
             return super().draw(renderer)
-        box = self.get_window_extent(renderer)
+        anchor = self.get_transform().transform(self.get_unitless_position())
         stamp = self._stamps.get(key)
         if stamp is None:
-            stamp = self._make_stamp(renderer, box)
+            stamp = self._make_stamp(renderer, anchor)
             if len(self._stamps) >= self._MAX_STAMPS:
                 self._stamps.clear()
             self._stamps[key] = stamp
         pixels, dx, dy = stamp
         gc = renderer.new_gc()
         gc.set_url(self._url)
-        renderer.draw_image(gc, round(box.x0 + dx), round(box.y0 + dy), pixels)
+        renderer.draw_image(gc, round(anchor[0] + dx), round(anchor[1] + dy), pixels)
         gc.restore()
         self.stale = False
 
-    def _make_stamp(self, renderer, box):
-        """The text drawn alone, cropped to its box (2 pixels of margin), and its offset from the box."""
+    def _make_stamp(self, renderer, anchor):
+        """The text drawn alone, cropped to its box (2 pixels of margin), and the crop's offset from the anchor.
+
+        Everything that places the text around its anchor point (string, font,
+        alignment, resolution) is part of the stamp's key, so the offset holds
+        wherever the anchor moves.
+        """
+        box = self.get_window_extent(renderer)
         scratch = RendererAgg(renderer.width, renderer.height, renderer.dpi)
         scratch.clear()
         super().draw(scratch)
@@ -295,7 +312,34 @@ class StampedText(Text):
         top, bottom = max(height - y1, 0), min(height - y0, height)  # the buffer's rows run downwards
         # the crop, bottom row first: Agg's draw_image takes an image's rows upwards
         pixels = np.ascontiguousarray(np.asarray(scratch.buffer_rgba())[top:bottom, x0:x1][::-1])
-        return pixels, x0 - box.x0, (height - bottom) - box.y0
+        return pixels, x0 - anchor[0], (height - bottom) - anchor[1]
+
+
+class StampedAnnotation(StampedText, Annotation):
+    """An annotation without an arrow (a point's label, placed in offset points) drawn as :class:`StampedText`.
+
+    With an arrow, or when the annotated point is clipped away, it draws as
+    any annotation does.
+
+    Examples
+    --------
+    >>> fig = Figure(figsize=(2, 1), dpi=90); canvas = FigureCanvasAgg(fig); ax = fig.add_subplot()
+    >>> note = ax.add_artist(StampedAnnotation("Label", (0.5, 0.5), xytext=(10, 10), textcoords="offset points",
+    ...                                        clip_on=False))
+    >>> canvas.draw(); stamped = np.asarray(canvas.buffer_rgba()).astype(int)
+    >>> fig = Figure(figsize=(2, 1), dpi=90); canvas = FigureCanvasAgg(fig); ax = fig.add_subplot()
+    >>> _ = ax.annotate("Label", (0.5, 0.5), xytext=(10, 10), textcoords="offset points"); canvas.draw()
+    >>> int(abs(stamped - np.asarray(canvas.buffer_rgba()).astype(int)).max())
+    0
+    """
+
+    def draw(self, renderer):
+        if renderer is not None:
+            self._renderer = renderer
+        if self.arrow_patch is not None or not self.get_visible() or not self._check_xy(renderer):
+            return Annotation.draw(self, renderer)
+        self.update_positions(renderer)
+        return StampedText.draw(self, renderer)
 
 
 def static_html(image_html: str) -> str:
