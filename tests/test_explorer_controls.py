@@ -302,9 +302,10 @@ def test_update_timing_is_off_unless_asked_for(monkeypatch):
     ex.baseline.value, ex.trend.value = 0.5, 0.1
     assert len(ex.timings) == 3
     last = ex.timings[-1]
-    assert set(last) == {"at", "draw", "png", "send", "total", "bytes"}
-    assert 0 < last["draw"] + last["png"] + last["send"] <= last["total"]
-    assert last["bytes"] == len(ex.image.value)
+    assert set(last) == {"at", "draw", "send", "total", "bytes"}
+    assert 0 < last["draw"] + last["send"] <= last["total"]
+    width, height = ex.image.size
+    assert 0 < last["bytes"] < width * height * 4  # a new trend changes part of the figure, not all of it
 
 
 # -- values the page snapped ---------------------------------------------------------------------
@@ -376,3 +377,28 @@ def test_a_snapped_value_reaches_the_model_and_the_answer_clean(make, slider, fi
     assert getattr(state, field) == clean
     line = ex.answer_line()
     assert repr(sent) not in line and f"{field}={clean!r}" in line
+
+
+@pytest.mark.parametrize("make, move", [
+    (lambda: AgencyExplorer(), lambda ex: setattr(ex.baseline, "value", 0.3)),
+    (lambda: ServiceExplorer(), lambda ex: setattr(ex.professional_share, "value", 0.2)),
+    (lambda: ValueStreamExplorer(), lambda ex: setattr(ex.process_minutes, "value", ex.process_minutes.value + 30)),
+])
+def test_an_update_sends_the_figure_before_its_tables_and_notes(monkeypatch, make, move):
+    """The figure's pixels leave first; the summary, notes and description (held meanwhile) follow them."""
+    import ipywidgets as W
+
+    ex = make()
+    order = []
+    real = W.Widget.send_state
+
+    def send_state(widget, key=None):
+        order.append(widget)
+        return real(widget, key)
+
+    monkeypatch.setattr(W.Widget, "send_state", send_state)
+    ex.image.send = lambda content, buffers=None: order.append("figure")
+    move(ex)
+    texts = [getattr(ex, name) for name in ex._texts_after_figure]
+    sent = [x for x in order if x == "figure" or any(x is t for t in texts)]
+    assert sent and sent[0] == "figure" and len(sent) > 1, sent

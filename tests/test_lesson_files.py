@@ -109,8 +109,10 @@ def test_the_saved_explorer_widgets_hold_their_figure(path):
             seen.add(mid)
             model = state[mid]["state"]
             images += "data:image/png;base64," in str(model.get("value", ""))
-            # an image widget's PNG is saved as a binary buffer, base64-encoded in the notebook
-            images += any(b.get("path") == ["value"] and base64.b64decode(b.get("data", "")).startswith(PNG_MAGIC)
+            # a figure's PNG (a FigureView's "png", an Image widget's "value") is saved as a binary buffer,
+            # base64-encoded in the notebook
+            images += any(b.get("path") in (["png"], ["value"])
+                          and base64.b64decode(b.get("data", "")).startswith(PNG_MAGIC)
                           for b in state[mid].get("buffers", []))
             todo += re.findall(r"IPY_MODEL_([0-9a-f]{32})", json.dumps(model))
         assert images >= 1, f"{path.name} cell {i} ({name}): the saved widgets hold no figure"

@@ -196,16 +196,22 @@ def test_figures_carry_alt_text():
         assert f'alt="{escaped}"' in saved and "Figure description:" in saved
 
 
-def test_figure_is_sent_as_binary_png_with_its_size():
-    """Does the live figure reach the page as PNG bytes (no base64), with its pixel size as width and height?"""
+def test_figure_reaches_the_page_as_the_pixels_that_changed():
+    """The live figure: raw pixels of the rectangle that changed, and the whole figure as PNG for saved views."""
+    from course.explorers.figure_view import FigureView
+
     ex = ValueStreamExplorer()
-    data = bytes(ex.image.value)
-    assert data[:8] == b"\x89PNG\r\n\x1a\n" and ex.image.format == "png"
+    assert isinstance(ex.image, FigureView) and ex.image.alt == ex.description
     drawn = np.asarray(ex.figure.canvas.buffer_rgba())
-    assert (ex.image.width, ex.image.height) == (str(drawn.shape[1]), str(drawn.shape[0]))
-    before = data
+    assert ex.image.size == (drawn.shape[1], drawn.shape[0])
+    data = bytes(ex.image.value)
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and ex.image.png == data  # synced at once outside a kernel
+    sent = []
+    ex.image.send = lambda content, buffers=None: sent.append((content, buffers))
     ex.process_minutes.value = ex.process_minutes.value + 30
-    assert bytes(ex.image.value) != before
+    assert bytes(ex.image.value) != data
+    (content, buffers), = sent
+    assert not content["whole"] and 0 < buffers[0].nbytes == content["w"] * content["h"] * 4 < drawn.nbytes
 
 
 @pytest.mark.parametrize("make, message", [

@@ -33,9 +33,9 @@ CONCENTRATION_HELP = ("Concentration in episodes: how much of the professionals'
                       "nearly all of it comes in brief episodes.")
 
 
-def summary_rows(profile) -> list:
-    """The readout rows of a stripe: (what, value as text)."""
-    return [(k, format_percent(v)) for k, v in summarize(profile).as_dict().items()]
+def summary_rows(profile, summary=None) -> list:
+    """The readout rows of a stripe: (what, value as text); ``summary`` is ``summarize(profile)`` if known."""
+    return [(k, format_percent(v)) for k, v in (summary or summarize(profile)).as_dict().items()]
 
 
 def _day(x: float) -> str:
@@ -200,7 +200,7 @@ class AgencyExplorer(Explorer):
         else:
             plots.update_agency(self.artists, profiles)
         self.summary = summarize(profiles[0])
-        self.readout.value = ("<b>Summary of your stripe</b>" + table(summary_rows(profiles[0]))
+        self._render(plots.describe_agency(profiles))
+        self.readout.value = ("<b>Summary of your stripe</b>" + table(summary_rows(profiles[0], self.summary))
                               + f"<p style='font-size:90%;max-width:420px'>{html.escape(CONCENTRATION_HELP)}</p>")
         self.show_notes(list(boundary_notes(self.params)) + list(self.editor.notes()))
-        self._render(plots.describe_agency(profiles))

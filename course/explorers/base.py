@@ -14,7 +14,9 @@ set in ``__init__`` and replaced on every change, never built lazily.
   page's snapping (0.9 comes back from the page as 0.8999999999999999): every
   explorer reads its sliders through it, so a snapped value never reaches a
   model or an answer;
-* the figure is an image with alt text and a visible description; summaries,
+* the figure is a canvas that receives only the pixels that changed
+  (:mod:`course.explorers.figure_view`), labelled for assistive technology
+  with the visible description beside it; summaries,
   notes and the description are live regions;
 * a visible note says when a setting reaches a limit the model treats
   specially (:meth:`Explorer.show_notes`);
@@ -41,12 +43,14 @@ from contextlib import ExitStack, contextmanager
 from typing import Callable
 
 import ipywidgets as W
+import numpy as np
 from matplotlib.figure import Figure
 
 from course.answers import format_answer
+from course.explorers.figure_view import FigureView
 from course.formatting import format_number, format_percent, format_signed
-from course.rendering import (ACCESSIBILITY_JS, RESTART_NOTE, STATIC_NOTE, Blitter, description_html, figure_png,
-                              png_html, png_size, static_bundle, static_html)
+from course.rendering import (ACCESSIBILITY_JS, RESTART_NOTE, STATIC_NOTE, Blitter, description_html, png_html,
+                              static_bundle, static_html)
 
 __all__ = ["Explorer", "table", "notes_html", "near", "clean_value", "STYLE", "WIDE", "TIMINGS_ENV",
            "timed_explorers"]
@@ -290,8 +294,9 @@ class Explorer:
         self._readout_html = {}
         self._sliders = []  # held in step while suspended (see :meth:`suspended`)
         # one dict per update: when it began ("at", milliseconds since 1970), how long the whole callback
-        # took ("total", ms) and, within it, the Agg draw, the PNG encoding and handing the image to the
-        # widget ("draw", "png", "send", ms), and the PNG's size ("bytes"); None (the default) records nothing
+        # took ("total", ms) and, within it, the Agg draw ("draw", ms) and finding and sending the pixels
+        # that changed ("send", ms), and how many bytes of pixels were sent ("bytes"); None (the default)
+        # records nothing
         self.timings = [] if os.environ.get(TIMINGS_ENV, "") not in ("", "0") else None
         self._phases = None
         if self.timings is not None:
@@ -300,9 +305,9 @@ class Explorer:
         self.figure = Figure(figsize=self._figsize, dpi=90, layout="constrained")
         self.blitter = Blitter(self.figure)
         self.ax = self.figure.add_subplot()
-        # the figure goes to the page as binary PNG (no base64, no HTML to parse again), its description
-        # beside it; the accessibility script gives the image that description as its alt text
-        self.image = W.Image(format="png", layout=W.Layout(max_width="100%", height="auto"))
+        # the figure goes to the page as raw pixels, only those that changed, painted onto a canvas
+        # (course.explorers.figure_view); its description beside it is also the canvas's label
+        self.image = FigureView(layout=W.Layout(max_width="100%"))
         self.image.add_class("course-figure-image")
         self.figure_description = W.HTML(layout=W.Layout(width="100%"))
         self.figure_description.add_class("course-live")
@@ -528,7 +533,11 @@ class Explorer:
         if timing:
             self._phases, t0 = {"at": time.time() * 1000}, time.perf_counter()
         try:
-            self._update()
+            # the figure reaches the page first: the tables and notes are sent once it has gone
+            with ExitStack() as later:
+                for name in self._texts_after_figure:
+                    later.enter_context(getattr(self, name).hold_sync())
+                self._update()
             self._refresh_answer()
         except Exception as exc:  # shown to the learner, and kept for tests
             self._report(exc)
@@ -539,6 +548,9 @@ class Explorer:
             self._phases["total"] = (time.perf_counter() - t0) * 1000
             self.timings.append(self._phases)
             self._phases = None
+
+    #: The text widgets an update sends after the figure (their messages are held until it has gone).
+    _texts_after_figure = ("readout", "note", "figure_description")
 
     def _update(self):
         raise NotImplementedError
@@ -561,28 +573,22 @@ class Explorer:
         self.blitter.draw(self.artists)
 
     def _render(self, description: str) -> None:
-        """Draw the figure and send it: its description first (it carries the alt text), then the PNG."""
+        """Draw the figure and send the pixels that changed; then its description (also the canvas's label)."""
         timing = self._phases is not None
         if timing:
             t0 = time.perf_counter()
         self._draw()
         if timing:
             t1 = time.perf_counter()
-        png = figure_png(self.figure, draw=False)
+        sent = self.image.show(np.asarray(self.figure.canvas.buffer_rgba()))
         if timing:
             t2 = time.perf_counter()
         if description != self.description or not self.figure_description.value:
             self.figure_description.value = description_html(description)
+            self.image.alt = description
         self.description = description
-        width, height = (str(n) for n in png_size(png))
-        with self.image.hold_sync():  # one message: the pixels and, when they change, the size
-            if (self.image.width, self.image.height) != (width, height):
-                self.image.width, self.image.height = width, height
-            self.image.value = png
         if timing:
-            t3 = time.perf_counter()
-            self._phases.update(draw=(t1 - t0) * 1000, png=(t2 - t1) * 1000, send=(t3 - t2) * 1000,
-                                bytes=len(png))
+            self._phases.update(draw=(t1 - t0) * 1000, send=(t2 - t1) * 1000, bytes=sent)
 
     def figure_html(self) -> str:
         """The figure as it is now, as an HTML ``<figure>`` with alt text and caption (for a saved notebook)."""

@@ -43,6 +43,7 @@ class ServiceExplorer(Explorer):
 
     _figsize = (7.5, 3.9)
     css_class = "course-service-explorer"
+    _texts_after_figure = (*Explorer._texts_after_figure, "label", "reasons")
 
     def __init__(self, start_from: str = "Cataract surgery", *, answer: str | None = None):
         super().__init__(answer=answer)
@@ -108,8 +109,8 @@ class ServiceExplorer(Explorer):
     def _update(self):
         service = self.service
         self.classification = c = classify(service)
+        plots.update_service_map(self.artists, service)
+        self._render(plots.describe_service_map(service, self.catalogue))
         self.label.value = label_html(c)
         self.reasons.value = "<ul>" + "".join(f"<li>{html.escape(r)}</li>" for r in c.reasons) + "</ul>"
         self.show_notes(boundary_notes(service))
-        plots.update_service_map(self.artists, service)
-        self._render(plots.describe_service_map(service, self.catalogue))

@@ -160,9 +160,9 @@ class ValueStreamExplorer(Explorer):
         self._map = vsm = self.map
         self.stripe = profile = self._profile()
         self.coverage = cov = vsm.coverage(profile)
+        plots.update_value_stream(self.artists, vsm, profile, xmax_days=self._shipped_days())
+        self._render(plots.describe_value_stream(vsm, profile, coverage=cov))
         self.readout.value = ("<b>What the map measures</b>"
                               + table(measure_rows(vsm, self.step.value, available_minutes=self.available.value,
                                                    demand=self.demand.value))
                               + "<b>Where the patient's work falls</b> (days' worth)" + table(coverage_rows(cov)))
-        plots.update_value_stream(self.artists, vsm, profile, xmax_days=self._shipped_days())
-        self._render(plots.describe_value_stream(vsm, profile, coverage=cov))

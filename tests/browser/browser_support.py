@@ -286,6 +286,49 @@ def wait_idle(page, timeout_ms: int = KERNEL_TIMEOUT_MS) -> None:
     )
 
 
+def kernel_output(page, code: str) -> str:
+    """Run ``code`` in the current notebook's kernel, outside any cell, and return what it printed."""
+    return page.evaluate(
+        "async (code) => { const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;"
+        " let out = ''; const f = k.requestExecute({code: code, silent: false, store_history: false});"
+        " f.onIOPub = (m) => { if (m.header.msg_type === 'stream') { out += m.content.text; }"
+        "   if (m.header.msg_type === 'error') { out += m.content.ename + ': ' + m.content.evalue; } };"
+        " await f.done; return out; }",
+        code,
+    )
+
+
+#: The SHA-256 of a figure canvas's pixels (RGBA, row by row), as hex: the same bytes as the kernel's frame.
+CANVAS_DIGEST_JS = """
+async (canvas) => {
+  const d = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  const h = await crypto.subtle.digest('SHA-256', d);
+  return Array.from(new Uint8Array(h)).map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+"""
+
+
+def canvas_digest(canvas) -> str:
+    """The digest of what a figure canvas (a locator) shows; see :data:`CANVAS_DIGEST_JS`."""
+    return canvas.evaluate(CANVAS_DIGEST_JS)
+
+
+#: Printed by the kernel: the digest of the last frame of every live figure.
+KERNEL_DIGESTS = """
+import hashlib as _h, json as _j
+from course.explorers.figure_view import live_views as _lv
+print("DIGESTS", _j.dumps([_h.sha256(_v._pixels.tobytes()).hexdigest() for _v in _lv() if _v._pixels is not None]))
+"""
+
+
+def kernel_digests(page) -> set:
+    """The digests of every figure the kernel has drawn last (one per live explorer)."""
+    out = kernel_output(page, KERNEL_DIGESTS)
+    lines = [line for line in out.splitlines() if line.startswith("DIGESTS ")]
+    assert lines, f"the kernel did not report its figures: {out!r}"
+    return set(json.loads(lines[-1][len("DIGESTS "):]))
+
+
 def run_all(page) -> None:
     """Run every cell (Run > Run All Cells) and wait until the kernel is idle again."""
     run_command(page, "notebook:run-all-cells")

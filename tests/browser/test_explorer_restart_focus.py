@@ -29,7 +29,7 @@ def _open_and_run(page, lab, workspace, cls="AgencyExplorer"):
 
 
 def _src(root):
-    return root.locator(".course-figure img").first.get_attribute("src")
+    return root.locator(".course-figure canvas").first.get_attribute("data-frame")
 
 
 def _relative_luminance(rgb) -> float:

@@ -65,8 +65,9 @@ def table(root) -> dict:
 
 
 def figure(root) -> dict:
-    img = root.locator(".course-figure img").first
-    return {"src": img.get_attribute("src"), "alt": img.get_attribute("alt"),
+    """The live figure: which frame its canvas shows ("src"), its label ("alt") and its visible description."""
+    canvas = root.locator(".course-figure canvas").first
+    return {"src": canvas.get_attribute("data-frame"), "alt": canvas.get_attribute("aria-label"),
             "caption": " ".join(root.locator(".course-figure .course-figure-description").first.inner_text().split())}
 
 
@@ -183,7 +184,7 @@ def session(request, module_page, lab):
     notebook = bs.notebook_showing(kind.cls.__name__)
     bs.open_notebook(module_page, lab, notebook, f"x{request.param}")
     bs.run_all(module_page)
-    module_page.wait_for_selector(f"{kind.root} .course-figure img", state="attached")
+    module_page.wait_for_selector(f"{kind.root} .course-figure canvas[data-frame]", state="attached")
     root = module_page.locator(kind.root).first
     root.scroll_into_view_if_needed()
     module_page.console_errors.clear()

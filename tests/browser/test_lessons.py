@@ -78,7 +78,8 @@ def test_lesson_runs_cleanly_in_jupyterlab(lesson, page, lab, workspace, artifac
     if n_explorers:
         page.wait_for_function(
             f"() => Array.from(document.querySelectorAll({EXPLORER_ROOTS!r}))"
-            ".every(r => r.querySelector('.course-figure img') && r.querySelector('.course-figure-description'))")
+            ".every(r => r.querySelector('.course-figure canvas[data-frame]')"
+            " && r.querySelector('.course-figure-description'))")
     name = Path(lesson).stem
     page.screenshot(path=str(artifacts / f"lesson-{name}.png"), full_page=True)
     bs.count("screenshots")
@@ -103,6 +104,9 @@ def test_lesson_runs_cleanly_in_jupyterlab(lesson, page, lab, workspace, artifac
         caption = root.locator(".course-figure .course-figure-description")
         if caption.count() != 1 or not caption.inner_text().strip():
             problems.append(f"explorer {i + 1} has no figure description")
+        canvas = root.locator(".course-figure canvas").first
+        if canvas.get_attribute("role") != "img" or not (canvas.get_attribute("aria-label") or "").strip():
+            problems.append(f"explorer {i + 1}'s figure is not labelled as an image for screen readers")
 
     results = _axe().run(page, context=LAB_AXE_CONTEXT)
     bs.count("axe_pages")
