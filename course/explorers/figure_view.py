@@ -191,7 +191,7 @@ class FigureView(anywidget.AnyWidget):
         return patch.nbytes
 
     def _settle(self) -> None:
-        """Encode and sync the PNG once the figure has stopped changing (at once outside an event loop)."""
+        """Encode and sync the PNG once the figure has stopped changing (at once outside a kernel)."""
         self._cancel()
         loop = _kernel_loop()
         if loop is None:
