@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from PIL import Image
 
 from course.explorers import figure_view
-from course.explorers.figure_view import SETTLE_SECONDS, FigureView, changed_box, flush_all
+from course.explorers.figure_view import SETTLE_SECONDS, TILE, FigureView, changed_boxes, flush_all
 
 
 def recording(view: FigureView) -> list:
@@ -35,8 +35,11 @@ def apply(screen, content, buffers):
         return "resync"
     if pixels is None or pixels.shape[:2] != (content["height"], content["width"]):
         pixels = np.zeros((content["height"], content["width"], 4), dtype=np.uint8)
-    x, y, w, h = content["x"], content["y"], content["w"], content["h"]
-    pixels[y:y + h, x:x + w] = np.frombuffer(buffers[0], dtype=np.uint8).reshape(h, w, 4)
+    data, at = np.frombuffer(buffers[0], dtype=np.uint8), 0
+    for x, y, w, h in content["rects"]:
+        pixels[y:y + h, x:x + w] = data[at:at + w * h * 4].reshape(h, w, 4)
+        at += w * h * 4
+    assert at == len(data), "the message holds pixels no rectangle uses"
     return content["frame"], pixels
 
 
@@ -57,10 +60,29 @@ def test_the_first_frame_goes_whole_and_then_only_the_rectangle_that_changed():
     b[5:9, 10:13, :3] = 0  # a 3 x 4 pixel change
     assert view.show(b) == 3 * 4 * 4
     (first, _), (second, data) = sent
-    assert first["whole"] and (first["x"], first["y"], first["w"], first["h"]) == (0, 0, 40, 30)
+    assert first["whole"] and first["rects"] == [[0, 0, 40, 30]]
     assert not second["whole"] and second["base"] == first["frame"] == 0 and second["frame"] == 1
-    assert (second["x"], second["y"], second["w"], second["h"]) == (10, 5, 3, 4)
+    assert second["rects"] == [[10, 5, 3, 4]]
     assert data == [np.ascontiguousarray(b[5:9, 10:13]).tobytes()]
+
+
+def test_a_line_moving_across_the_figure_costs_a_strip_per_band_not_the_box_around_it():
+    """A gently sloping line (as a stripe's boundary) one pixel lower: each band sends the few rows it crosses."""
+    h, w = 200, 4 * TILE
+    a = frame(h, w)
+    b = a.copy()
+    for x in range(w):
+        y = 20 + x // 2
+        a[y, x, :3] = 0
+        b[y + 1, x, :3] = 0
+    view = FigureView()
+    sent = recording(view)
+    view.show(a)
+    n = view.show(b)
+    rects = sent[-1][0]["rects"]
+    (_x, _y, bw, bh), = changed_boxes(a, b, tile=w)  # the one box around the whole change
+    assert len(rects) == 4 and 3 * n < bw * bh * 4
+    assert apply(apply((-1, None), *sent[0]), *sent[1])[1].tobytes() == b.tobytes()
 
 
 def test_an_unchanged_frame_sends_nothing():
@@ -198,11 +220,12 @@ def test_a_frame_that_is_not_rgba_bytes_is_refused_with_what_is_allowed(bad, wor
         FigureView().show(bad)
 
 
-def test_changed_box_is_the_smallest_rectangle_around_every_change():
+def test_changed_boxes_are_the_smallest_rectangles_around_every_change_in_each_band():
     a = frame()
     b = a.copy()
     b[2, 3, 1] = 0
     b[20, 35, 3] = 0  # the alpha channel counts too
-    assert changed_box(a, b) == (3, 2, 33, 19)
-    assert changed_box(a, a) is None
-    assert changed_box(None, a) == changed_box(frame(5, 5), a) == (0, 0, 40, 30)
+    assert changed_boxes(a, b) == [(3, 2, 33, 19)]  # one band: the figure is narrower than a tile
+    assert changed_boxes(a, b, tile=10) == [(3, 2, 1, 1), (35, 20, 1, 1)]
+    assert changed_boxes(a, a) == []
+    assert changed_boxes(None, a) == changed_boxes(frame(5, 5), a) == [(0, 0, 40, 30)]

@@ -4,9 +4,12 @@ An explorer renders its figure with Agg in Python, as before.  What changes
 is the way the pixels reach the screen.  An ``<img>`` fed a new PNG on every
 slider step costs a PNG encoding in Python and, in the page, an asynchronous
 decode that usually misses the next frame.  :class:`FigureView` instead sends
-only the rectangle of pixels that changed since the last frame, raw (RGBA, no
-encoding), and the page paints it into a ``<canvas>`` as soon as the message
-arrives: a key press is on screen in the next frame.
+only the pixels that changed since the last frame, raw (RGBA, no encoding),
+as a few rectangles (:func:`changed_boxes`: the smallest one in each band of
+:data:`TILE` columns, so a line that moves across the whole figure costs a
+thin strip per band, not the box around all of it), and the page paints
+them into a ``<canvas>`` as soon as the message arrives: a key press is on
+screen in the next frame.
 
 The whole figure is also kept as PNG in the widget's synced ``png`` trait, so
 a saved notebook holds it (widget state, static views) and a view created
@@ -33,10 +36,12 @@ import traitlets
 
 from course.rendering import png_rgb
 
-__all__ = ["FigureView", "SETTLE_SECONDS", "changed_box", "flush_all", "live_views"]
+__all__ = ["FigureView", "SETTLE_SECONDS", "TILE", "changed_boxes", "flush_all", "live_views"]
 
 #: How long the figure must stay unchanged before its PNG is encoded and synced (seconds).
 SETTLE_SECONDS = 0.25
+#: Width in pixels of the column bands :func:`changed_boxes` finds a changed rectangle in.
+TILE = 64
 
 _ESM = r"""
 function render({ model, el }) {
@@ -79,9 +84,13 @@ function render({ model, el }) {
     }
     size(msg.width, msg.height);
     const b = buffers[0];
-    const px = b instanceof ArrayBuffer ? new Uint8ClampedArray(b)
-      : new Uint8ClampedArray(b.buffer, b.byteOffset, b.byteLength);
-    ctx.putImageData(new ImageData(px, msg.w, msg.h), msg.x, msg.y);
+    const data = b instanceof ArrayBuffer ? b : b.buffer;
+    let at = b instanceof ArrayBuffer ? 0 : b.byteOffset;
+    for (const [x, y, w, h] of msg.rects) {   // the rectangles' pixels, one after the other
+      const n = w * h * 4;
+      ctx.putImageData(new ImageData(new Uint8ClampedArray(data, at, n), w, h), x, y);
+      at += n;
+    }
     shown(msg.frame);
   };
   alt();
@@ -99,26 +108,40 @@ export default { render };
 """
 
 
-def changed_box(old: np.ndarray | None, new: np.ndarray):
-    """The smallest (x, y, width, height) holding every pixel that differs; None when nothing did.
+def changed_boxes(old: np.ndarray | None, new: np.ndarray, tile: int = TILE) -> list:
+    """Rectangles (x, y, width, height) that hold every pixel that differs: the smallest in each band of columns.
 
-    A different shape (or no old frame) gives the whole image.
+    The bands are ``tile`` pixels wide; a band where nothing changed has no
+    rectangle.  A different shape (or no old frame) gives the whole image as
+    one rectangle.
 
     Examples
     --------
     >>> a = np.zeros((4, 5, 4), dtype=np.uint8); b = a.copy(); b[1:3, 2, 0] = 9
-    >>> changed_box(a, b), changed_box(a, a), changed_box(None, a)
-    ((2, 1, 1, 2), None, (0, 0, 5, 4))
+    >>> changed_boxes(a, b), changed_boxes(a, a), changed_boxes(None, a)
+    ([(2, 1, 1, 2)], [], [(0, 0, 5, 4)])
+
+    A change at the top left and one at the bottom right, in different bands:
+
+    >>> b = a.copy(); b[0, 0, 0] = b[3, 4, 0] = 9
+    >>> changed_boxes(a, b, tile=2)
+    [(0, 0, 1, 1), (4, 3, 1, 1)]
     """
     h, w = new.shape[:2]
     if old is None or old.shape != new.shape:
-        return 0, 0, w, h
-    diff = (old.view(np.uint32)[..., 0] != new.view(np.uint32)[..., 0])
-    rows = np.flatnonzero(diff.any(axis=1))
-    if rows.size == 0:
-        return None
-    cols = np.flatnonzero(diff[rows[0]:rows[-1] + 1].any(axis=0))
-    return int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1), int(rows[-1] - rows[0] + 1)
+        return [(0, 0, w, h)]
+    diff = old.view(np.uint32)[..., 0] != new.view(np.uint32)[..., 0]
+    if not diff.any():
+        return []
+    boxes = []
+    for x0 in range(0, w, tile):
+        band = diff[:, x0:x0 + tile]
+        rows = np.flatnonzero(band.any(axis=1))
+        if rows.size:
+            cols = np.flatnonzero(band[rows[0]:rows[-1] + 1].any(axis=0))
+            boxes.append((x0 + int(cols[0]), int(rows[0]), int(cols[-1] - cols[0] + 1),
+                          int(rows[-1] - rows[0] + 1)))
+    return boxes
 
 
 class FigureView(anywidget.AnyWidget):
@@ -142,20 +165,20 @@ class FigureView(anywidget.AnyWidget):
     def show(self, rgba) -> int:
         """Put this frame (height x width x 4 uint8, e.g. an Agg buffer) on screen; return the bytes sent.
 
-        Only the rectangle that changed since the last frame is sent (nothing when nothing did).
+        Only the rectangles that changed since the last frame are sent (nothing when nothing did).
         """
         rgba = np.asarray(rgba)
         if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] != 4:
             raise ValueError(f"'rgba' must be a height x width x 4 array of uint8. Got {rgba.dtype} of shape "
                              f"{rgba.shape} instead.")
-        box = changed_box(self._pixels, rgba)
-        if box is None:
+        boxes = changed_boxes(self._pixels, rgba)
+        if not boxes:
             return 0
-        whole = box == (0, 0, rgba.shape[1], rgba.shape[0])
+        whole = self._pixels is None or self._pixels.shape != rgba.shape
         self._pixels = np.array(rgba, copy=True)
         self._png = None
         self.frame += 1
-        sent = self._send_patch(box, whole)
+        sent = self._send_patch(boxes, whole)
         self._settle()
         return sent
 
@@ -182,13 +205,13 @@ class FigureView(anywidget.AnyWidget):
                 self.png_frame = self.frame
 
     # -- inside ------------------------------------------------------------------------------------------
-    def _send_patch(self, box, whole: bool) -> int:
-        x, y, w, h = box
-        patch = np.ascontiguousarray(self._pixels[y:y + h, x:x + w])
+    def _send_patch(self, boxes, whole: bool) -> int:
+        """Send the pixels of ``boxes`` as one message: their rectangles, and their pixels one after the other."""
+        data = np.concatenate([self._pixels[y:y + h, x:x + w].reshape(-1) for x, y, w, h in boxes])
         height, width = self._pixels.shape[:2]
         self.send({"kind": "patch", "frame": self.frame, "base": self.frame - 1, "whole": whole,
-                   "x": x, "y": y, "w": w, "h": h, "width": width, "height": height}, buffers=[patch.data])
-        return patch.nbytes
+                   "rects": [list(b) for b in boxes], "width": width, "height": height}, buffers=[data.data])
+        return data.nbytes
 
     def _settle(self) -> None:
         """Encode and sync the PNG once the figure has stopped changing (at once outside a kernel)."""
@@ -209,7 +232,7 @@ class FigureView(anywidget.AnyWidget):
     def _on_front_end_message(self, _widget, content, _buffers) -> None:
         if isinstance(content, dict) and content.get("kind") == "resync" and self._pixels is not None:
             height, width = self._pixels.shape[:2]  # a view missed a frame: send it the whole figure
-            self._send_patch((0, 0, width, height), True)
+            self._send_patch([(0, 0, width, height)], True)
 
 
 def _kernel_loop():

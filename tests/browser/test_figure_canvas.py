@@ -75,7 +75,7 @@ from course.explorers.figure_view import live_views as _lv
 for _v in [v for v in _lv() if v._pixels is not None]:
     _h, _w = _v._pixels.shape[:2]
     _v.send({"kind": "patch", "frame": _v.frame + 2, "base": _v.frame + 1, "whole": False,
-             "x": 0, "y": 0, "w": 1, "h": 1, "width": _w, "height": _h}, buffers=[bytes([0, 0, 0, 255])])
+             "rects": [[0, 0, 1, 1]], "width": _w, "height": _h}, buffers=[bytes([0, 0, 0, 255])])
 print("sent")
 """)
     assert out.strip() == "sent", out
