@@ -156,11 +156,10 @@ def png_size(png: bytes) -> tuple:
 
 
 def description_html(description: str) -> str:
-    """A live figure's visible description, which also carries its alt text.
+    """A live figure's visible description; ``data-alt`` holds the same text, as the figure's label.
 
-    An explorer sends its figure as an image widget (binary PNG, no base64)
-    that has no alt attribute of its own: :data:`ACCESSIBILITY_JS` copies
-    ``data-alt`` onto the image beside it.
+    An explorer's figure is a canvas (:mod:`course.explorers.figure_view`)
+    labelled with the same description (``role="img"``, ``aria-label``).
     """
     text = html.escape(description, quote=True)
     return (f'<p class="course-figure-description" data-alt="{text}" style="margin:2px 0">'
@@ -372,8 +371,8 @@ def static_bundle(widget_bundle: dict, image_html: str) -> dict:
 #   after the description and its aria-valuetext is the readout's text.
 # * ``.course-live`` elements (summaries, notes, the figure's description) become
 #   polite live regions.
-# * A live figure (``.course-figure``: an image widget and its description) gets
-#   role="figure" and its image the description as alt text.
+# * A live figure (``.course-figure``: its canvas, labelled by the widget itself, and its
+#   description) gets role="figure".
 # * Disabled controls leave the Tab order (tabindex -1) and come back when enabled.
 # * A 3 px focus ring (WCAG 2.2 focus appearance) on every control in an explorer.
 # * When a widget loses its kernel (ipywidgets adds ``jupyter-widgets-disconnected``
@@ -427,10 +426,6 @@ ACCESSIBILITY_JS = """
     root.querySelectorAll('.widget-slider').forEach(fixSliderDisabled);
     root.querySelectorAll('button, select, input').forEach(syncDisabled);
     root.querySelectorAll('.course-figure').forEach(function (fig) {
-      var img = fig.querySelector('img');
-      var desc = fig.querySelector('.course-figure-description');
-      var alt = desc ? desc.getAttribute('data-alt') : null;
-      if (img && alt !== null && img.getAttribute('alt') !== alt) { img.setAttribute('alt', alt); }
       if (fig.getAttribute('role') !== 'figure') { fig.setAttribute('role', 'figure'); }
     });
     root.querySelectorAll('.course-live').forEach(function (el) {
