@@ -208,8 +208,11 @@ def update_agency(artists: AgencyArtists, profiles) -> AgencyArtists:
     return artists
 
 
-def describe_agency(profiles) -> str:
+def describe_agency(profiles, summaries=None) -> str:
     """One plain-text sentence describing an agency figure.
+
+    ``summaries`` (one ``summarize(p)`` per profile) spares computing them
+    again when the caller has them already.
 
     Examples
     --------
@@ -218,9 +221,13 @@ def describe_agency(profiles) -> str:
     Agency over time, one stripe: Steady, over 1 year, professionals hold 20% of the agency on average and 20% at most, and more than half of it 0% of the time.
     """
     profiles = _check_profiles(profiles)
+    if summaries is None:
+        summaries = [summarize(p) for p in profiles]
+    elif len(summaries) != len(profiles):
+        raise ValueError(f"'summaries' of describe_agency must have one summary per profile ({len(profiles)}). "
+                         f"Got {len(summaries)} instead.")
     parts = []
-    for p in profiles:
-        s = summarize(p)
+    for p, s in zip(profiles, summaries):
         parts.append(
             f"{p.name or 'unnamed stripe'}, over {_format_days(p.params.horizon_days)}, professionals hold "
             f"{format_percent(s.mean_professional)} of the agency on average and "

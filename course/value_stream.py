@@ -577,11 +577,6 @@ class ValueStreamMap:
         )
 
 
-def _integral(params, a: float, b: float) -> float:
-    """Integral of the patient's share over [a, b] days (see :func:`_integrals`)."""
-    return _integrals(params, [(a, b)])[0]
-
-
 def _grid(params, a: float, b: float) -> np.ndarray:
     """Times on [a, b] for the trapezoid rule: an even grid plus every episode boundary inside."""
     pts = [np.linspace(a, b, 257)]

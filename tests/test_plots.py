@@ -5,7 +5,7 @@ import pytest
 from matplotlib.figure import Figure
 
 from course import plots
-from course.agency import PRESETS, AgencyParams, agency_profile
+from course.agency import PRESETS, AgencyParams, agency_profile, summarize
 from course.services import load_catalogue, ServiceProfile
 from course.value_stream import load_example_maps
 
@@ -55,6 +55,9 @@ def test_update_rejects_a_different_number_of_stripes():
 def test_descriptions_are_one_sentence_with_the_numbers():
     p = agency_profile(PRESETS["Cataract surgery"])
     text = plots.describe_agency([p])
+    assert plots.describe_agency([p], [summarize(p)]) == text  # summaries the caller has give the same sentence
+    with pytest.raises(ValueError, match="'summaries' of describe_agency must have one summary per profile"):
+        plots.describe_agency([p], [summarize(p)] * 2)
     assert text.count(".") == 1 and text.endswith(".")
     assert "Cataract surgery" in text and "3 months" in text
     vsm = load_example_maps()["A year of adult type 2 diabetes care"]

@@ -199,8 +199,9 @@ class AgencyExplorer(Explorer):
             self._n_stripes = len(profiles)
         else:
             plots.update_agency(self.artists, profiles)
-        self.summary = summarize(profiles[0])
-        self._render(plots.describe_agency(profiles))
+        summaries = [summarize(p) for p in profiles]
+        self.summary = summaries[0]
+        self._render(plots.describe_agency(profiles, summaries))
         self.readout.value = ("<b>Summary of your stripe</b>" + table(summary_rows(profiles[0], self.summary))
                               + f"<p style='font-size:90%;max-width:420px'>{html.escape(CONCENTRATION_HELP)}</p>")
         self.show_notes(list(boundary_notes(self.params)) + list(self.editor.notes()))

@@ -28,7 +28,7 @@ def _open_and_run(page, lab, workspace, cls="AgencyExplorer"):
     return root
 
 
-def _src(root):
+def _frame(root):
     return root.locator(".course-figure canvas").first.get_attribute("data-frame")
 
 
@@ -68,12 +68,12 @@ def test_after_a_restart_the_explorer_says_what_to_do_and_comes_back(page, lab, 
     root.wait_for(state="attached")
     root.scroll_into_view_if_needed()
     assert not root.locator(".course-restart-note").is_visible()
-    before = _src(root)
+    before = _frame(root)
     handle = root.locator(".course-control .noUi-handle").first
     handle.focus()
     page.keyboard.press("ArrowLeft")
     bs.count("interactions")
-    ok, _ = bs.eventually(lambda: (_src(root) != before, None))
+    ok, _ = bs.eventually(lambda: (_frame(root) != before, None))
     assert ok, "after re-running the cell the explorer does not answer a key press"
 
 
@@ -125,9 +125,9 @@ def test_screenshots_at_default_and_extreme_settings(cls, page, lab, workspace, 
     shots = []
     for setting, key in (("default", None), ("lowest", "Home"), ("highest", "End")):
         if key:
-            before = _src(root)
+            before = _frame(root)
             _all_sliders_to(page, root, key)
-            bs.eventually(lambda: (_src(root) != before, None))
+            bs.eventually(lambda: (_frame(root) != before, None))
             bs.wait_idle(page)
         path = folder / f"{cls}-{setting}.png"
         root.screenshot(path=str(path))
